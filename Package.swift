@@ -1,0 +1,85 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every target shares: Swift 6 language mode plus the upcoming features
+/// that keep existentials and imports explicit.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "pipeline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pipeline", targets: ["PipelineCLI"]),
+        .library(name: "PipelineCore", targets: ["PipelineCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Values, graph model, YAML loading with marks, validation, scheduler, node API.
+        .target(
+            name: "PipelineCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // Built-in nodes, registered in one visible list.
+        .target(
+            name: "PipelineNodes",
+            dependencies: ["PipelineCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Users' own nodes: every conforming type in nodes/*.swift is registered by the plugin.
+        .target(
+            name: "CustomNodes",
+            dependencies: ["PipelineCore"],
+            path: "nodes",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings,
+            plugins: ["NodeRegistryPlugin"]
+        ),
+        .executableTarget(
+            name: "NodeRegistryGenerator",
+            swiftSettings: swiftSettings
+        ),
+        .plugin(
+            name: "NodeRegistryPlugin",
+            capability: .buildTool(),
+            dependencies: ["NodeRegistryGenerator"]
+        ),
+        // The command-line tool.
+        .executableTarget(
+            name: "PipelineCLI",
+            dependencies: [
+                "PipelineCore", "PipelineNodes", "CustomNodes",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test support: a harness that drives one node without the scheduler.
+        .target(
+            name: "PipelineTesting",
+            dependencies: ["PipelineCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineCoreTests",
+            dependencies: ["PipelineCore", "PipelineNodes", "PipelineTesting"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineNodesTests",
+            dependencies: ["PipelineNodes", "PipelineTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineCLITests",
+            dependencies: ["PipelineCore", "PipelineNodes"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,92 @@
+/// Where a node's emitted packets go: the scheduler's router in a run, a recorder in the harness.
+protocol PacketRouter: AnyObject {
+    func route(port: Int, packet: Packet)
+    func makeItem(id: String) -> Item
+    func fail(_ item: Item, message: String)
+    var isStopping: Bool { get }
+}
+
+/// Thrown by `emit` in a source when the run is stopping (Ctrl-C): the source unwinds and
+/// the packets already emitted drain through the graph. The scheduler catches it.
+public struct RunStopping: Error, Sendable {}
+
+/// The output side of a `process` call: emit values on output ports.
+///
+/// A packet inherits the item, sequence and timestamp of the input being processed unless
+/// the call says otherwise. Sources start items by naming them (`item:`).
+public final class NodeOutput {
+    let portNames: [String]
+    private let router: any PacketRouter
+    var currentInput: NodeInput?
+    /// The item a source is emitting, held open until it moves on to another.
+    private(set) var openItem: Item?
+
+    init(ports: [PortSpec], router: any PacketRouter) {
+        self.portNames = ports.map(\.name)
+        self.router = router
+    }
+
+    /// True once the run is stopping: sources should stop starting new items.
+    public var isStopping: Bool { router.isStopping }
+
+    /// Emits a value for the item being processed.
+    public func emit(_ value: Value, to port: String? = nil, sequence: Int? = nil, timestamp: Double? = nil) throws {
+        let index = try portIndex(port)
+        if let base = currentInput?.packet(at: 0) {
+            router.route(
+                port: index,
+                packet: Packet(
+                    value: value, item: base.item, sequence: sequence ?? base.sequence,
+                    timestamp: timestamp ?? base.timestamp))
+        } else if let openItem {
+            router.route(
+                port: index, packet: Packet(value: value, item: openItem, sequence: sequence ?? 0, timestamp: timestamp))
+        } else {
+            throw NodeError("emit called with no input to inherit an item from: pass item:")
+        }
+    }
+
+    /// Emits a value for the named item, starting it if it is new. Sources use this; the
+    /// item stays open until the node emits for another item or returns.
+    public func emit(
+        _ value: Value, to port: String? = nil, item id: String, sequence: Int = 0, timestamp: Double? = nil
+    ) throws {
+        let index = try portIndex(port)
+        if openItem?.id != id {
+            if router.isStopping { throw RunStopping() }
+            let item = router.makeItem(id: id)
+            item.retain()
+            closeOpenItem()
+            openItem = item
+        }
+        router.route(port: index, packet: Packet(value: value, item: openItem!, sequence: sequence, timestamp: timestamp))
+    }
+
+    /// Reports an item that fails before it emits anything (a source's missing file):
+    /// the run counts it as failed with this message and goes on.
+    public func fail(item id: String, _ message: String) throws {
+        if router.isStopping { throw RunStopping() }
+        let item = router.makeItem(id: id)
+        item.retain()
+        router.fail(item, message: message)
+        item.release()
+    }
+
+    /// Releases the hold on the item a source was emitting.
+    func closeOpenItem() {
+        openItem?.release()
+        openItem = nil
+    }
+
+    private func portIndex(_ port: String?) throws -> Int {
+        guard let port else {
+            guard !portNames.isEmpty else { throw NodeError("this node has no output ports") }
+            return 0
+        }
+        if portNames.count == 1, portNames[0] == port { return 0 }
+        guard let i = portNames.firstIndex(of: port) else {
+            throw NodeError("no output port '\(port)' (ports: \(portNames.joined(separator: ", ")))")
+        }
+        return i
+    }
+}

@@ -1,0 +1,96 @@
+import Dispatch
+import Synchronization
+
+/// Runs one graph node: owns its inbox, its copies, and its outgoing edges.
+final class NodeRunner: @unchecked Sendable {
+    /// Where one outgoing edge delivers.
+    struct OutEdge {
+        let edgeIndex: Int
+        let target: NodeRunner
+        let lane: Int
+    }
+
+    let index: Int
+    let node: GraphNode
+    unowned let run: PipelineRun
+    let inbox: Inbox?
+    /// Output port -> indices into `outEdges`.
+    var portEdges: [[Int]] = []
+    var outEdges: [OutEdge] = []
+    var sequencer: Sequencer?
+    var copies: [CopyWorker] = []
+    let liveCopies: Atomic<Int>
+    let inputNames: [String]
+
+    init(index: Int, node: GraphNode, run: PipelineRun, producerCopies: [Int]) {
+        self.index = index
+        self.node = node
+        self.run = run
+        self.inputNames = node.type.inputs.map(\.name)
+        self.liveCopies = Atomic(node.concurrency)
+        if node.type.inputs.isEmpty {
+            inbox = nil
+        } else {
+            let lanes = producerCopies.map {
+                Inbox.Lane(capacity: node.queueCapacity, policy: node.queuePolicy, producers: $0)
+            }
+            inbox = Inbox(lanes: lanes, consumers: node.concurrency) { [unowned run] dropped in
+                run.packetDropped(dropped)
+            }
+        }
+    }
+
+    /// Creates the node instances; a throwing initializer fails the run before it starts.
+    func makeCopies() throws {
+        for copy in 0..<node.concurrency {
+            let context = NodeContext(
+                nodeID: node.id, copy: copy, pipelineDirectory: run.pipelineDirectory,
+                warn: { [unowned run, id = node.id] message in run.warning(node: id, message: message) })
+            let instance: any PipelineNode
+            do {
+                instance = try node.type.init(options: node.options, context: context)
+            } catch {
+                throw RunSetupError(node: node.id, message: "\(error)")
+            }
+            copies.append(CopyWorker(runner: self, copy: copy, instance: instance))
+        }
+        if node.concurrency > 1 && node.ordered && inbox != nil {
+            sequencer = Sequencer(window: node.concurrency * 2) { [unowned self] chunk in
+                for (edge, packets) in chunk { deliver(edge: edge, packets) }
+            }
+        }
+    }
+
+    /// Pushes packets along one outgoing edge, blocking per the edge's policy.
+    func deliver(edge: Int, _ packets: [Packet]) {
+        let out = outEdges[edge]
+        _ = out.target.inbox!.push(packets, lane: out.lane)
+        run.progress.add(1, ordering: .relaxed)
+    }
+
+    /// Called by each copy when it has emitted its last packet.
+    func copyFinished() {
+        for out in outEdges { out.target.inbox!.closeProducer(lane: out.lane) }
+        let (_, left) = liveCopies.subtract(1, ordering: .acquiringAndReleasing)
+        guard left == 0, let inbox else { return }
+        for slots in inbox.takeUnjoined() {
+            let present = slots.compactMap { $0 }
+            guard let item = present.first?.item else { continue }
+            if !item.isFailed {
+                let missing = zip(inputNames, slots).filter { $0.1 == nil }.map { "'\($0.0)'" }
+                run.itemFailed(
+                    item, node: node.id,
+                    message: "no packet arrived on input \(missing.joined(separator: ", ")) for sequence "
+                        + "\(present[0].sequence) (an upstream node emitted nothing for it)")
+            }
+            for p in present { p.item.release() }
+        }
+    }
+}
+
+/// Why a run could not start.
+public struct RunSetupError: Error, Sendable, CustomStringConvertible {
+    public let node: String
+    public let message: String
+    public var description: String { "node '\(node)': could not start: \(message)" }
+}

@@ -1,0 +1,275 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Options for one run that are not part of the pipeline file.
+public struct RunOptions: Sendable {
+    /// Record a span per node invocation for `--trace`.
+    public var trace = false
+    /// Most inputs a copy takes from its inbox at once.
+    public var batchLimit = 64
+    /// Overrides the file's watchdog timeout when set (seconds; 0 disables).
+    public var watchdogSeconds: Double?
+
+    public init(trace: Bool = false, batchLimit: Int = 64, watchdogSeconds: Double? = nil) {
+        self.trace = trace
+        self.batchLimit = batchLimit
+        self.watchdogSeconds = watchdogSeconds
+    }
+}
+
+/// Streams packets through a validated graph on Dispatch queues.
+///
+/// Each node copy runs as one long work item on its own serial queue; edges are bounded
+/// queues, so a fast producer waits for a slow consumer (under the `block` policy) and
+/// memory stays bounded. `stop()` drains: sources stop starting items and what is in flight
+/// finishes; a second `stop()` (or `abort`) ends the run at once.
+public final class PipelineRun: ItemTracker, @unchecked Sendable {
+    public let graph: PipelineGraph
+    let pipelineDirectory: String
+    let tracing: Bool
+    let batchLimit: Int
+    private let observer: @Sendable (RunEvent) -> Void
+    private var runners: [NodeRunner] = []
+    private let group = DispatchGroup()
+    private let startTime = DispatchTime.now().uptimeNanoseconds
+    private var endTime: UInt64 = 0
+    let progress = Atomic<Int>(0)
+    private let stopping = Atomic<Int>(0)  // 0 running, 1 draining, 2 aborted
+    private let watchdogSeconds: Double
+    private var watchdog: Watchdog?
+
+    private let lock = Mutex(Counters())
+    struct Counters {
+        var started = 0
+        var ok = 0
+        var failed = 0
+        var dropped = 0
+        var warnings = 0
+        var failures: [RunSummary.Failure] = []
+        var abortReason: String?
+        var stalls = 0
+    }
+
+    /// Builds every node copy; throws `RunSetupError` if a node cannot start.
+    public init(
+        graph: PipelineGraph, options: RunOptions = RunOptions(),
+        observer: @escaping @Sendable (RunEvent) -> Void = { _ in }
+    ) throws {
+        self.graph = graph
+        self.observer = observer
+        self.tracing = options.trace
+        self.batchLimit = max(1, options.batchLimit)
+        self.watchdogSeconds = options.watchdogSeconds ?? graph.settings.watchdogSeconds
+        self.pipelineDirectory = (graph.file as NSString).deletingLastPathComponent
+        runners = graph.nodes.enumerated().map { index, node in
+            NodeRunner(
+                index: index, node: node, run: self,
+                producerCopies: node.inputs.map { graph.nodes[$0.node].concurrency })
+        }
+        for (edgeIndex, edge) in graph.edges.enumerated() {
+            let producer = runners[edge.fromNode]
+            if producer.portEdges.isEmpty {
+                producer.portEdges = Array(repeating: [], count: producer.node.type.outputs.count)
+            }
+            producer.portEdges[edge.fromPort].append(producer.outEdges.count)
+            producer.outEdges.append(
+                NodeRunner.OutEdge(edgeIndex: edgeIndex, target: runners[edge.toNode], lane: edge.toPort))
+        }
+        for runner in runners where runner.portEdges.isEmpty {
+            runner.portEdges = Array(repeating: [], count: runner.node.type.outputs.count)
+        }
+        for runner in runners { try runner.makeCopies() }
+    }
+
+    /// Starts every copy; returns at once.
+    public func start() {
+        for runner in runners {
+            for worker in runner.copies {
+                let queue = DispatchQueue(label: "pipeline.\(runner.node.id).\(worker.copy)")
+                group.enter()
+                queue.async { [group] in
+                    worker.run()
+                    group.leave()
+                }
+            }
+        }
+        if watchdogSeconds > 0 {
+            watchdog = Watchdog(run: self, seconds: watchdogSeconds, action: graph.settings.watchdogAction)
+            watchdog?.start()
+        }
+    }
+
+    /// Waits for the run to end and returns its summary.
+    public func wait() -> RunSummary {
+        group.wait()
+        watchdog?.cancel()
+        endTime = DispatchTime.now().uptimeNanoseconds
+        return summary()
+    }
+
+    /// Starts and waits.
+    public func run() -> RunSummary {
+        start()
+        return wait()
+    }
+
+    /// First call drains (no new items; in-flight work finishes); second call aborts.
+    public func stop() {
+        if stopping.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged { return }
+        abort(reason: "interrupted twice: in-flight work abandoned")
+    }
+
+    /// Ends the run now: every queue wakes and every copy exits after its current call.
+    public func abort(reason: String) {
+        let previous = stopping.exchange(2, ordering: .acquiringAndReleasing)
+        guard previous != 2 else { return }
+        lock.withLock { $0.abortReason = $0.abortReason ?? reason }
+        for runner in runners { runner.inbox?.abort() }
+    }
+
+    public var isStopping: Bool { stopping.load(ordering: .relaxed) != 0 }
+    var isAborted: Bool { stopping.load(ordering: .relaxed) == 2 }
+
+    // MARK: Items and reports (called from workers)
+
+    func makeItem(id: String) -> Item {
+        lock.withLock { $0.started += 1 }
+        observer(.itemStarted(id))
+        return Item(id: id, tracker: self)
+    }
+
+    func finished(_ item: Item) {
+        let failed = item.isFailed
+        lock.withLock { counters in
+            if failed { counters.failed += 1 } else { counters.ok += 1 }
+        }
+        observer(.itemFinished(item.id, failed: failed))
+    }
+
+    func itemFailed(_ item: Item, node: String, message: String) {
+        guard item.markFailed() else { return }
+        record(RunSummary.Failure(node: node, item: item.id, message: message))
+        observer(.failure(node: node, item: item.id, message: message))
+    }
+
+    func nodeFailed(node: String, message: String) {
+        record(RunSummary.Failure(node: node, item: nil, message: message))
+        observer(.failure(node: node, item: nil, message: message))
+    }
+
+    private func record(_ failure: RunSummary.Failure) {
+        lock.withLock { counters in
+            if counters.failures.count < 10_000 { counters.failures.append(failure) }
+        }
+    }
+
+    func warning(node: String, message: String) {
+        lock.withLock { $0.warnings += 1 }
+        observer(.warning(node: node, message: message))
+    }
+
+    func packetDropped(_ packet: Packet) {
+        lock.withLock { $0.dropped += 1 }
+        packet.item.release()
+    }
+
+    func stalled(_ report: String) {
+        lock.withLock { $0.stalls += 1 }
+        observer(.stall(report))
+    }
+
+    // MARK: Introspection
+
+    /// A point-in-time view for progress displays and the watchdog.
+    public func snapshot() -> RunSnapshot {
+        let counters = lock.withLock { $0 }
+        let now = DispatchTime.now().uptimeNanoseconds
+        var edges: [RunSnapshot.EdgeState] = []
+        for runner in runners {
+            guard let inbox = runner.inbox else { continue }
+            for (lane, depth) in inbox.depths().enumerated() {
+                let from = graph.nodes[runner.node.inputs[lane].node]
+                edges.append(
+                    RunSnapshot.EdgeState(
+                        name: "\(from.id).\(from.type.outputs[runner.node.inputs[lane].port].name) -> "
+                            + "\(runner.node.id).\(runner.inputNames[lane])",
+                        depth: depth.depth, capacity: depth.capacity))
+            }
+        }
+        let copies = runners.flatMap { runner in
+            runner.copies.map { worker in
+                let a = worker.activity.withLock { $0 }
+                return RunSnapshot.CopyState(
+                    node: runner.node.id, copy: worker.copy, state: a.state.rawValue,
+                    seconds: Double(now - min(now, a.since)) / 1e9, item: a.item,
+                    edge: a.edge.map { graph.describe(graph.edges[$0]) })
+            }
+        }
+        return RunSnapshot(
+            elapsed: Double(now - startTime) / 1e9, itemsStarted: counters.started, itemsOK: counters.ok,
+            itemsFailed: counters.failed, edges: edges, copies: copies)
+    }
+
+    private func summary() -> RunSummary {
+        let counters = lock.withLock { $0 }
+        let seconds = Double(endTime - startTime) / 1e9
+        let edges = graph.edges
+        var edgeSummaries: [RunSummary.EdgeSummary] = []
+        for (i, edge) in edges.enumerated() {
+            let d = runners[edge.toNode].inbox!.depths()[edge.toPort]
+            edgeSummaries.append(
+                RunSummary.EdgeSummary(
+                    edge: graph.describe(edges[i]), capacity: d.capacity, pushed: d.pushed, dropped: d.dropped,
+                    highWater: d.highWater, policy: runners[edge.toNode].node.queuePolicy.rawValue))
+        }
+        let nodes = runners.map { runner in
+            RunSummary.NodeSummary(
+                id: runner.node.id, type: runner.node.type.type, copies: runner.copies.count,
+                packetsIn: runner.copies.reduce(0) { $0 + $1.packetsIn },
+                packetsOut: runner.copies.reduce(0) { $0 + $1.packetsOut },
+                calls: runner.copies.reduce(0) { $0 + $1.calls },
+                busySeconds: Double(runner.copies.reduce(UInt64(0)) { $0 + $1.busyNanos }) / 1e9)
+        }
+        let outcome: RunSummary.Outcome
+        if let reason = counters.abortReason {
+            outcome = reason.hasPrefix("interrupted") ? .interrupted : .aborted
+        } else if stopping.load(ordering: .relaxed) == 1 {
+            outcome = .interrupted
+        } else {
+            outcome = .completed
+        }
+        let unfinished = counters.started - counters.ok - counters.failed
+        return RunSummary(
+            pipeline: graph.name, outcome: outcome, abortReason: counters.abortReason, seconds: seconds,
+            itemsStarted: counters.started, itemsOK: counters.ok, itemsFailed: counters.failed,
+            itemsUnfinished: max(0, unfinished), packetsDropped: counters.dropped, warnings: counters.warnings,
+            stalls: counters.stalls, nodes: nodes, edges: edgeSummaries, failures: counters.failures)
+    }
+
+    /// Chrome trace-event JSON (open in Perfetto or chrome://tracing): one complete event
+    /// per node invocation, one thread row per node copy.
+    public func traceJSON() -> String {
+        var events: [Value] = []
+        var tid = 0
+        for runner in runners {
+            for worker in runner.copies {
+                tid += 1
+                events.append([
+                    "ph": "M", "name": "thread_name", "pid": 1, "tid": .int(tid),
+                    "args": ["name": .string("\(runner.node.id)#\(worker.copy)")],
+                ])
+                for span in worker.spans {
+                    var args: [String: Value] = ["type": .string(runner.node.type.type)]
+                    if let item = span.item { args["item"] = .string(item) }
+                    events.append([
+                        "ph": "X", "name": .string(runner.node.id), "cat": "node", "pid": 1, "tid": .int(tid),
+                        "ts": .double(Double(span.start - min(span.start, startTime)) / 1000),
+                        "dur": .double(Double(span.duration) / 1000), "args": .object(args),
+                    ])
+                }
+            }
+        }
+        return Value.object(["traceEvents": .array(events), "displayTimeUnit": "ms"]).jsonString()
+    }
+}

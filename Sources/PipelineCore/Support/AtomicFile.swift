@@ -1,0 +1,102 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes a file so that readers see either nothing or the whole file: data goes to a
+/// temporary name in the same directory, is fsynced, then renamed into place, and the
+/// directory is fsynced so the rename survives a crash.
+public final class AtomicFile {
+    public let path: String
+    public let temporaryPath: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private var committed = false
+
+    /// Prefix of temporary names; anything starting with it is a leftover from a crash.
+    public static let temporaryPrefix = ".pipeline-tmp-"
+
+    /// Opens a temporary file beside `path`, creating parent directories.
+    public init(path: String) throws {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        temporaryPath = dir + "/" + Self.temporaryPrefix + url.lastPathComponent + "-" + String(getpid()) + "-"
+            + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if fd < 0 { throw POSIXFailure(operation: "create", path: temporaryPath) }
+    }
+
+    deinit {
+        if !committed { discard() }
+    }
+
+    public func write(_ bytes: some Sequence<UInt8>) throws {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { try flushBuffer() }
+    }
+
+    public func write(_ text: String) throws { try write(text.utf8) }
+
+    /// Flushes, fsyncs and renames into place.
+    public func commit() throws {
+        try flushBuffer()
+        if fsync(fd) != 0 { throw POSIXFailure(operation: "fsync", path: temporaryPath) }
+        close(fd)
+        fd = -1
+        if rename(temporaryPath, path) != 0 { throw POSIXFailure(operation: "rename into", path: path) }
+        committed = true
+        let dir = (path as NSString).deletingLastPathComponent
+        let dirFD = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+    }
+
+    /// Removes the temporary file without publishing anything.
+    public func discard() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        unlink(temporaryPath)
+    }
+
+    private func flushBuffer() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let n = buffer[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw POSIXFailure(operation: "write", path: temporaryPath)
+            }
+            offset += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes `data` to `path` atomically in one call.
+    public static func write(_ data: some Sequence<UInt8>, to path: String) throws {
+        let file = try AtomicFile(path: path)
+        try file.write(data)
+        try file.commit()
+    }
+}
+
+/// A failed system call, with errno's message.
+public struct POSIXFailure: Error, Sendable, CustomStringConvertible {
+    public let operation: String
+    public let path: String
+    public let code: Int32
+
+    public init(operation: String, path: String, code: Int32 = errno) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+
+    public var description: String { "cannot \(operation) \(path): \(String(cString: strerror(code)))" }
+}

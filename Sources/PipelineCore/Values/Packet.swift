@@ -1,0 +1,69 @@
+import Synchronization
+
+/// One unit of data moving along an edge.
+///
+/// `item` is the source file (or other unit of work) the packet belongs to; `sequence`
+/// orders packets within an item (frame number, window index); `timestamp` is the media
+/// time in seconds when the packet has one.
+public struct Packet: Sendable {
+    public var value: Value
+    public var item: Item
+    public var sequence: Int
+    public var timestamp: Double?
+
+    public init(value: Value, item: Item, sequence: Int = 0, timestamp: Double? = nil) {
+        self.value = value
+        self.item = item
+        self.sequence = sequence
+        self.timestamp = timestamp
+    }
+}
+
+/// A unit of work (usually one source file) tracked from its first packet to its last.
+///
+/// The run counts the packets of an item that are still queued or being processed;
+/// when the count reaches zero the item is finished, ok or failed. The counter is atomic
+/// so tracking costs no lock on the hot path.
+public final class Item: Sendable, Hashable, CustomStringConvertible {
+    /// Stable identity, usually the source path.
+    public let id: String
+    let pending = Atomic<Int>(0)
+    let failedFlag = Atomic<Bool>(false)
+    let tracker: (any ItemTracker)?
+
+    init(id: String, tracker: (any ItemTracker)?) {
+        self.id = id
+        self.tracker = tracker
+    }
+
+    /// An item outside any run (node harness, tests).
+    public convenience init(id: String) {
+        self.init(id: id, tracker: nil)
+    }
+
+    public var isFailed: Bool { failedFlag.load(ordering: .acquiring) }
+
+    func retain(_ n: Int = 1) {
+        pending.add(n, ordering: .relaxed)
+    }
+
+    func release(_ n: Int = 1) {
+        let (_, now) = pending.subtract(n, ordering: .acquiringAndReleasing)
+        if now == 0 { tracker?.finished(self) }
+    }
+
+    /// Marks the item failed; returns true for the first failure.
+    @discardableResult
+    func markFailed() -> Bool {
+        !failedFlag.exchange(true, ordering: .acquiringAndReleasing)
+    }
+
+    public var description: String { id }
+    public static func == (lhs: Item, rhs: Item) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
+/// Receives item completions from a run.
+protocol ItemTracker: AnyObject, Sendable {
+    func finished(_ item: Item)
+}

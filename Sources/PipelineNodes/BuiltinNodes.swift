@@ -1,0 +1,24 @@
+import PipelineCore
+
+/// Every built-in node type, in one visible list. Add a node here to ship it.
+public enum BuiltinNodes {
+    public static let all: [any PipelineNode.Type] = [
+        // Sources
+        FilesSource.self,
+        FolderSource.self,
+        SequenceSource.self,
+        // Sinks
+        JSONLSink.self,
+        FilesSink.self,
+        // Text and JSON
+        TextRead.self,
+        TextSplit.self,
+        TextTemplate.self,
+        JSONMerge.self,
+        JSONGet.self,
+        FileInfo.self,
+        // Flow utilities
+        Identity.self,
+        Delay.self,
+    ]
+}
