@@ -26,10 +26,22 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
+        // SQLite (Debian's libsqlite3) for the watch ledger.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Watching folders: inotify, settle rules and the durable exactly-once ledger.
+        .target(
+            name: "PipelineWatch",
+            dependencies: ["PipelineCore", "CSQLite"],
+            swiftSettings: swiftSettings
+        ),
         // Built-in nodes, registered in one visible list.
         .target(
             name: "PipelineNodes",
-            dependencies: ["PipelineCore"],
+            dependencies: ["PipelineCore", "PipelineWatch"],
             swiftSettings: swiftSettings
         ),
         // Users' own nodes: every conforming type in nodes/*.swift is registered by the plugin.
@@ -54,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "PipelineCLI",
             dependencies: [
-                "PipelineCore", "PipelineNodes", "CustomNodes",
+                "PipelineCore", "PipelineNodes", "PipelineWatch", "CustomNodes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -67,8 +79,13 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineCoreTests",
-            dependencies: ["PipelineCore", "PipelineNodes", "PipelineTesting"],
+            dependencies: ["PipelineCore", "PipelineNodes", "CustomNodes", "PipelineTesting"],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineWatchTests",
+            dependencies: ["PipelineWatch", "PipelineNodes", "PipelineTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

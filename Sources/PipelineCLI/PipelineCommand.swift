@@ -10,7 +10,7 @@ struct PipelineCommand: ParsableCommand {
         commandName: "pipeline",
         abstract: "Run multimodal dataflow pipelines declared in YAML.",
         subcommands: [
-            RunCommand.self, ValidateCommand.self, NodesCommand.self, DescribeCommand.self, GraphCommand.self,
+            RunCommand.self, WatchCommand.self, ValidateCommand.self, NodesCommand.self, DescribeCommand.self, GraphCommand.self,
             BenchCommand.self,
         ])
 }

@@ -29,11 +29,20 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let graph = try loadOrExit(file, overrides: try params.pairs())
+        try Self.execute(
+            graph: graph, progress: progress, trace: trace, summaryJSON: summaryJSON, watchdog: watchdog, quiet: quiet)
+    }
+
+    /// Runs a validated graph with signal handling, progress and reports; throws the exit code.
+    static func execute(
+        graph: PipelineGraph, progress: Bool, trace: String? = nil, summaryJSON: String? = nil,
+        watchdog: Double? = nil, quiet: Bool = false, perItemLines: Bool = false
+    ) throws {
         let pipelineRun: PipelineRun
         do {
             pipelineRun = try PipelineRun(
                 graph: graph, options: RunOptions(trace: trace != nil, watchdogSeconds: watchdog),
-                observer: Self.report)
+                observer: perItemLines ? reportWithItems : report)
         } catch {
             Terminal.error("\(error)")
             throw Exit.failed
@@ -57,7 +66,7 @@ struct RunCommand: ParsableCommand {
         if !summary.succeeded { throw Exit.failed }
     }
 
-    private func writeFile(_ text: String, to path: String) throws {
+    private static func writeFile(_ text: String, to path: String) throws {
         do {
             try AtomicFile.write(Array(text.utf8), to: path)
         } catch {
@@ -77,6 +86,15 @@ struct RunCommand: ParsableCommand {
             Terminal.line("watchdog: \(report)")
         case .itemStarted, .itemFinished:
             break
+        }
+    }
+
+    /// `report`, plus a line per finished item (for logs: watch mode without a terminal).
+    static let reportWithItems: @Sendable (RunEvent) -> Void = { event in
+        if case let .itemFinished(id, failed) = event {
+            Terminal.line("\(failed ? "failed" : "done") \(id)")
+        } else {
+            report(event)
         }
     }
 }

@@ -1,4 +1,5 @@
 import PipelineCore
+import PipelineWatch
 
 /// Every built-in node type, in one visible list. Add a node here to ship it.
 public enum BuiltinNodes {
@@ -7,6 +8,7 @@ public enum BuiltinNodes {
         FilesSource.self,
         FolderSource.self,
         SequenceSource.self,
+        WatchSource.self,
         // Sinks
         JSONLSink.self,
         FilesSink.self,

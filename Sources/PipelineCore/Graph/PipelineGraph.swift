@@ -99,3 +99,24 @@ public enum WatchdogAction: String, Sendable, CaseIterable {
     case warn
     case fail
 }
+
+extension PipelineGraph {
+    /// A copy with some options of one node replaced, each checked against the node type's
+    /// schema (for command-line flags that override a file, like `watch --dir`).
+    public func overridingOptions(of nodeID: String, with values: [String: Value]) throws -> PipelineGraph {
+        guard let index = nodes.firstIndex(where: { $0.id == nodeID }) else {
+            throw NodeError("no node '\(nodeID)'")
+        }
+        let node = nodes[index]
+        var merged = node.options.values
+        for (k, v) in values { merged[k] = v }
+        let (options, issues) = Options.resolve(merged, specs: node.type.options)
+        if let issue = issues.first { throw NodeError("node '\(nodeID)': \(issue)") }
+        var updated = nodes
+        updated[index] = GraphNode(
+            id: node.id, type: node.type, options: options, inputs: node.inputs, concurrency: node.concurrency,
+            ordered: node.ordered, onError: node.onError, queueCapacity: node.queueCapacity,
+            queuePolicy: node.queuePolicy, location: node.location)
+        return PipelineGraph(name: name, file: file, nodes: updated, settings: settings)
+    }
+}

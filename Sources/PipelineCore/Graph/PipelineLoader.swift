@@ -70,6 +70,8 @@ struct LoadPass {
         var entryNode: Yams.Node
         var options = Options([:])
         var inputs: [(port: String, ref: String, portNode: Yams.Node, refNode: Yams.Node)] = []
+        /// Ports named under `inputs:` whose reference was not `node.port` (already reported).
+        var malformedInputs: Set<String> = []
         var concurrency = 1
         var ordered = true
         var onError = ErrorPolicy.skip
@@ -160,24 +162,45 @@ struct LoadPass {
     static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
         func loc(_ mark: Yams.Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-            let .composer(context, problem, mark, _):
+        case let .scanner(context, problem, mark, yaml), let .parser(context, problem, mark, yaml),
+            let .composer(context, problem, mark, yaml):
             let ctx = context.map { " \($0.text)" } ?? ""
-            return Diagnostic(loc(mark), "invalid YAML: \(problem)\(ctx)", hint: context.map { "the construct began at \(loc($0.mark))" })
+            var hint = context.map { "the construct began at \(loc($0.mark))" }
+            if character(in: yaml, at: mark) == "\t" {
+                hint = "YAML indents with spaces; replace the tab" + (hint.map { " (\($0))" } ?? "")
+            }
+            return Diagnostic(loc(mark), "invalid YAML: \(problem)\(ctx)", hint: hint)
         case let .reader(problem, offset, _, yaml):
             var line = 1, column = 1
             if let offset {
+                // Count as libyaml does: CR, LF, CRLF, NEL, LS and PS end lines; columns are code points.
                 for ch in yaml.prefix(offset) {
-                    if ch == "\n" { line += 1; column = 1 } else { column += 1 }
+                    if ["\n", "\r", "\r\n", "\u{85}", "\u{2028}", "\u{2029}"].contains(ch) {
+                        line += 1
+                        column = 1
+                    } else {
+                        column += ch.unicodeScalars.count
+                    }
                 }
             }
             return Diagnostic(SourceLocation(file: file, line: line, column: column), "invalid YAML: \(problem)")
         case let .duplicatedKeysInMapping(duplicates, context):
             return Diagnostic(loc(context.mark), "duplicate key\(duplicates.count == 1 ? "" : "s") "
-                + duplicates.map { "'\($0)'" }.joined(separator: ", ") + " in one mapping", hint: "each key may appear once")
+                + duplicates.map { "'\($0)'" }.joined(separator: ", ") + " in one mapping",
+                hint: "this is the first occurrence; each key may appear once in a mapping")
         default:
             return Diagnostic(SourceLocation(file: file, line: 1, column: 1), "invalid YAML: \(error)")
         }
+    }
+
+    /// The character at a libyaml mark (1-based line, column in Unicode scalars), if any.
+    static func character(in text: String, at mark: Yams.Mark) -> Unicode.Scalar? {
+        guard mark.line >= 1, mark.column >= 1 else { return nil }
+        let lines = text.split(separator: "\n", maxSplits: mark.line, omittingEmptySubsequences: false)
+        guard mark.line <= lines.count else { return nil }
+        let scalars = lines[mark.line - 1].unicodeScalars
+        guard mark.column <= scalars.count else { return nil }
+        return scalars[scalars.index(scalars.startIndex, offsetBy: mark.column - 1)]
     }
 
     mutating func checkVersion(_ entry: (key: Yams.Node, value: Yams.Node)?, root: Yams.Node) {
@@ -187,8 +210,15 @@ struct LoadPass {
         }
         let value = entry.value.scalar.map(YAMLValue.scalar)
         guard value?.intValue == PipelineLoader.supportedVersion, case .int = value else {
-            let shown = entry.value.scalar?.string ?? "a \(entry.value.mapping != nil ? "mapping" : "list")"
-            error(entry.value, "unsupported version \(shown)", hint: "this engine reads `version: \(PipelineLoader.supportedVersion)`")
+            // Say what was found: `"1"` (a quoted string) must not read like the supported `1`.
+            let shown: String
+            switch value {
+            case .null: shown = ": no value"
+            case .string(let s): shown = " \"\(s)\" (a string)"
+            case .some: shown = " " + (entry.value.scalar?.string ?? "")
+            case .none: shown = ": a \(entry.value.mapping != nil ? "mapping" : "list")"
+            }
+            error(entry.value, "unsupported version\(shown)", hint: "this engine reads `version: \(PipelineLoader.supportedVersion)`")
             return
         }
     }
@@ -329,6 +359,10 @@ struct LoadPass {
             error(entryNode, "node entry has no 'id'", hint: "add `id: NAME` (letters, digits, _ and -)")
             return nil
         }
+        if let scalar = idField.value.scalar, YAMLValue.scalar(scalar) == .null || scalar.string.isEmpty {
+            error(idField.key, "node 'id' is empty", hint: "write `id: NAME` (letters, digits, _ and -)")
+            return nil
+        }
         guard let id = idField.value.scalar?.string, Self.isIdentifier(id) else {
             error(idField.value, "invalid node id '\(idField.value.scalar?.string ?? "")'",
                 hint: "ids start with a letter or _ and use letters, digits, _ and - (no dots)")
@@ -378,6 +412,7 @@ struct LoadPass {
                 for (port, ref) in map {
                     guard let portName = port.scalar?.string, let refText = ref.scalar?.string else {
                         error(ref, "each input is `port: node.port`")
+                        if let portName = port.scalar?.string { entry.malformedInputs.insert(portName) }
                         continue
                     }
                     entry.inputs.append((portName, refText, port, ref))
@@ -463,10 +498,15 @@ struct LoadPass {
                         hint: Suggestions.hint(for: input.port, in: type.inputs.map(\.name), noun: "input port"))
                     continue
                 }
-                let parts = input.ref.split(separator: ".", maxSplits: 1).map(String.init)
+                let parts = input.ref.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                if parts.contains(where: \.isEmpty) {
+                    error(input.refNode, "input '\(input.port)' of node '\(entry.id)' has an invalid reference '\(input.ref)'",
+                        hint: "write `NODE.PORT`, or `NODE` when that node has a single output")
+                    continue
+                }
                 guard let sourceIndex = index[parts.first ?? ""] else {
                     error(input.refNode, "input '\(input.port)' of node '\(entry.id)' refers to unknown node '\(parts.first ?? "")'",
-                        hint: Suggestions.hint(for: parts.first ?? "", in: Array(index.keys), noun: "node id"))
+                        hint: Suggestions.hint(for: parts.first ?? "", in: index.keys.filter { $0 != entry.id }, noun: "node id"))
                     continue
                 }
                 let source = entries[sourceIndex]
@@ -498,7 +538,9 @@ struct LoadPass {
                 bound[portIndex] = PortRef(node: sourceIndex, port: outputIndex)
             }
             for (i, port) in type.inputs.enumerated() where bound[i] == nil {
-                if entry.inputs.contains(where: { $0.port == port.name }) { continue }
+                if entry.inputs.contains(where: { $0.port == port.name }) || entry.malformedInputs.contains(port.name) {
+                    continue
+                }
                 error(entry.entryNode, "input port '\(port.name)' of node '\(entry.id)' is not connected",
                     hint: "add `inputs: { \(port.name): NODE.PORT }` (\(port.type))")
             }

@@ -72,6 +72,12 @@ public final class NodeOutput {
         item.release()
     }
 
+    /// Records that a sink published a file for the item being processed (reported with the
+    /// item's outcome; the watch ledger stores it).
+    public func published(_ path: String) {
+        (currentInput?.item ?? openItem)?.published(path)
+    }
+
     /// Releases the hold on the item a source was emitting.
     func closeOpenItem() {
         openItem?.release()

@@ -56,15 +56,19 @@ public struct NodeContext: Sendable {
     public let pipelineDirectory: String
     /// Receives warnings; they are printed and counted in the run summary.
     public let warn: @Sendable (String) -> Void
+    /// Registers a callback for every item that finishes in the run (any thread).
+    public let observeItems: @Sendable (@escaping @Sendable (ItemOutcome) -> Void) -> Void
 
     public init(
         nodeID: String, copy: Int = 0, pipelineDirectory: String = ".",
-        warn: @escaping @Sendable (String) -> Void = { _ in }
+        warn: @escaping @Sendable (String) -> Void = { _ in },
+        observeItems: @escaping @Sendable (@escaping @Sendable (ItemOutcome) -> Void) -> Void = { _ in }
     ) {
         self.nodeID = nodeID
         self.copy = copy
         self.pipelineDirectory = pipelineDirectory
         self.warn = warn
+        self.observeItems = observeItems
     }
 }
 

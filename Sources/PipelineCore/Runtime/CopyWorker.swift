@@ -7,8 +7,9 @@ struct CopyActivity: Sendable {
         case starting, waiting, processing, pushing, finished
     }
     var state: State = .starting
-    var since: UInt64 = DispatchTime.now().uptimeNanoseconds
-    var item: String?
+    /// Coarse monotonic nanoseconds when the state began.
+    var since: UInt64 = MonotonicClock.coarse()
+    var item: Item?
     var edge: Int?
 }
 
@@ -18,45 +19,58 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
     /// Packets buffered per edge before a flush; batching amortises locking and wake-ups.
     static let flushSize = 64
 
-    unowned let runner: NodeRunner
+    // The runner and run outlive every worker (they own them), so no reference counting
+    // or liveness checks are spent on them in the hot path.
+    unowned(unsafe) let runner: NodeRunner
+    unowned(unsafe) let run: PipelineRun
     let copy: Int
     let instance: any PipelineNode
     private(set) var output: NodeOutput!
-    private var buffers: [[Packet]]
+    private var buffers: [[Packet]] = []
     /// Per outgoing edge: flush at this many packets (the batch size, or less when the
     /// edge's queue is smaller, so a small queue also bounds what a producer holds).
     private var flushAt: [Int] = []
+    /// Output port -> indices into `buffers` (a copy of the runner's table).
+    private var portEdges: [[Int]] = []
     private var ordinal: Int?
+    private let tracing: Bool
     let activity = Mutex(CopyActivity())
 
     // Per-copy counters, read after the run (no sharing while it runs).
     var packetsIn = 0
     var packetsOut = 0
     var calls = 0
+    /// Time inside `process`/`finish`, not counting waits for room downstream.
     var busyNanos: UInt64 = 0
+    private var pushNanos: UInt64 = 0
     var spans: [TraceSpan] = []
 
     init(runner: NodeRunner, copy: Int, instance: any PipelineNode) {
         self.runner = runner
+        self.run = runner.run
         self.copy = copy
         self.instance = instance
-        self.buffers = []
+        self.tracing = runner.run.tracing
         self.output = NodeOutput(ports: runner.node.type.outputs, router: self)
     }
 
-    var isStopping: Bool { runner.run.isStopping }
+    var isStopping: Bool { run.isStopping }
 
-    func makeItem(id: String) -> Item { runner.run.makeItem(id: id) }
+    func makeItem(id: String) -> Item { run.makeItem(id: id) }
 
-    func fail(_ item: Item, message: String) { runner.run.itemFailed(item, node: runner.node.id, message: message) }
+    func fail(_ item: Item, message: String) { run.itemFailed(item, node: runner.node.id, message: message) }
 
     func route(port: Int, packet: Packet) {
         packetsOut += 1
-        let targets = runner.portEdges[port]
+        let targets = portEdges[port]
         guard !targets.isEmpty else { return }
         packet.item.retain(targets.count)
-        for t in targets { buffers[t].append(packet) }
-        if targets.contains(where: { buffers[$0].count >= flushAt[$0] }) { flush() }
+        var full = false
+        for t in targets {
+            buffers[t].append(packet)
+            full = full || buffers[t].count >= flushAt[t]
+        }
+        if full { flush() }
     }
 
     private func flush() {
@@ -70,19 +84,22 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
             return
         }
         for e in buffers.indices where !buffers[e].isEmpty {
+            let start = MonotonicClock.now()
             setActivity(.pushing, edge: runner.outEdges[e].edgeIndex)
             runner.deliver(edge: e, buffers[e])
             buffers[e].removeAll(keepingCapacity: true)
+            pushNanos += MonotonicClock.now() - start
         }
     }
 
     /// The copy's whole life: process every input, finish, close outgoing lanes.
-    func run() {
+    func start() {
+        portEdges = runner.portEdges
         buffers = Array(repeating: [], count: runner.outEdges.count)
         flushAt = runner.outEdges.map { min(Self.flushSize, $0.target.inbox!.lanes[$0.lane].capacity) }
         if let inbox = runner.inbox {
             let sequencer = runner.sequencer
-            let limit = runner.run.batchLimit
+            let limit = run.batchLimit
             while true {
                 sequencer?.permits.wait()
                 setActivity(.waiting)
@@ -90,80 +107,93 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
                     sequencer?.permits.signal()
                     break
                 }
-                runner.run.progress.add(1, ordering: .relaxed)
+                run.progress.add(1, ordering: .relaxed)
                 ordinal = batch.ordinal
-                for storage in batch.inputs { handle(storage) }
-                flush()
+                timed {
+                    for storage in batch.inputs { handle(storage) }
+                    flush()
+                }
                 sequencer?.complete(batch.ordinal)
                 ordinal = nil
             }
         } else {
-            invoke(NodeInput(storage: .none, portNames: []), item: nil)
-            output.closeOpenItem()
+            timed {
+                invoke(NodeInput(storage: .none, portNames: []), item: nil)
+                output.closeOpenItem()
+            }
         }
         ordinal = nil
         output.currentInput = nil
-        setActivity(.processing, item: "(finish)")
-        do {
-            try instance.finish(output)
-        } catch {
-            runner.run.nodeFailed(node: runner.node.id, message: "finish: \(error)")
+        timed {
+            setActivity(.processing)
+            do {
+                try instance.finish(output)
+            } catch {
+                run.nodeFailed(node: runner.node.id, message: "finish: \(error)")
+            }
+            output.closeOpenItem()
+            flush()
         }
-        output.closeOpenItem()
-        flush()
         setActivity(.finished)
         runner.copyFinished()
     }
 
+    /// Adds the time `body` takes, less its waits for room downstream, to `busyNanos`.
+    @inline(__always) private func timed(_ body: () -> Void) {
+        pushNanos = 0
+        let start = MonotonicClock.now()
+        body()
+        busyNanos += (MonotonicClock.now() - start) &- pushNanos
+    }
+
     private func handle(_ storage: NodeInput.Storage) {
-        let input = NodeInput(storage: storage, portNames: runner.inputNames)
         switch storage {
         case .none:
             return
         case .one(let packet):
             packetsIn += 1
-            if !packet.item.isFailed { invoke(input, item: packet.item) }
+            if !packet.item.isFailed {
+                invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: packet.item)
+            }
             packet.item.release()
         case .many(let packets):
             packetsIn += packets.count
             let item = packets[0].item
-            if !item.isFailed { invoke(input, item: item) }
+            if !item.isFailed { invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: item) }
             for p in packets { p.item.release() }
         }
     }
 
     private func invoke(_ input: NodeInput, item: Item?) {
         output.currentInput = item == nil ? nil : input
-        setActivity(.processing, item: item?.id)
-        let start = DispatchTime.now().uptimeNanoseconds
+        setActivity(.processing, item: item)
+        let start = tracing ? MonotonicClock.now() : 0
         do {
             try instance.process(input, output)
         } catch is RunStopping {
             // A source was told to stop starting items; what it emitted drains.
         } catch {
             if let item {
-                runner.run.itemFailed(item, node: runner.node.id, message: "\(error)")
+                run.itemFailed(item, node: runner.node.id, message: "\(error)")
             } else if let open = output.openItem {
-                runner.run.itemFailed(open, node: runner.node.id, message: "\(error)")
+                run.itemFailed(open, node: runner.node.id, message: "\(error)")
             } else {
-                runner.run.nodeFailed(node: runner.node.id, message: "\(error)")
+                run.nodeFailed(node: runner.node.id, message: "\(error)")
             }
             if runner.node.onError == .fail {
-                runner.run.abort(reason: "node '\(runner.node.id)' failed and has on_error: fail")
+                run.abort(reason: "node '\(runner.node.id)' failed and has on_error: fail")
             }
         }
-        let end = DispatchTime.now().uptimeNanoseconds
         calls += 1
-        busyNanos += end - start
-        if runner.run.tracing {
-            spans.append(TraceSpan(start: start, duration: end - start, item: item?.id))
+        if tracing {
+            spans.append(TraceSpan(start: start, duration: MonotonicClock.now() - start, item: item?.id))
         }
         if item != nil { output.closeOpenItem() }
         output.currentInput = nil
     }
 
-    private func setActivity(_ state: CopyActivity.State, item: String? = nil, edge: Int? = nil) {
-        let now = DispatchTime.now().uptimeNanoseconds
+    @inline(__always) private func setActivity(_ state: CopyActivity.State, item: Item? = nil, edge: Int? = nil) {
+        let now = MonotonicClock.coarse()
         activity.withLock { $0 = CopyActivity(state: state, since: now, item: item, edge: edge) }
     }
 }

@@ -45,7 +45,8 @@ final class NodeRunner: @unchecked Sendable {
         for copy in 0..<node.concurrency {
             let context = NodeContext(
                 nodeID: node.id, copy: copy, pipelineDirectory: run.pipelineDirectory,
-                warn: { [unowned run, id = node.id] message in run.warning(node: id, message: message) })
+                warn: { [unowned run, id = node.id] message in run.warning(node: id, message: message) },
+                observeItems: { [unowned run] observer in run.observeItems(observer) })
             let instance: any PipelineNode
             do {
                 instance = try node.type.init(options: node.options, context: context)

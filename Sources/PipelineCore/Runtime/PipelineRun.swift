@@ -32,7 +32,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     private let observer: @Sendable (RunEvent) -> Void
     private var runners: [NodeRunner] = []
     private let group = DispatchGroup()
-    private let startTime = DispatchTime.now().uptimeNanoseconds
+    private let startTime = MonotonicClock.now()
     private var endTime: UInt64 = 0
     let progress = Atomic<Int>(0)
     private let stopping = Atomic<Int>(0)  // 0 running, 1 draining, 2 aborted
@@ -40,6 +40,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     private var watchdog: Watchdog?
 
     private let lock = Mutex(Counters())
+    private let itemObservers = Mutex<[@Sendable (ItemOutcome) -> Void]>([])
     struct Counters {
         var started = 0
         var ok = 0
@@ -79,6 +80,10 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         for runner in runners where runner.portEdges.isEmpty {
             runner.portEdges = Array(repeating: [], count: runner.node.type.outputs.count)
         }
+        for node in graph.nodes {
+            guard let publisher = node.type as? any FilePublisher.Type else { continue }
+            for dir in publisher.publishedDirectories(node.options) { AtomicFile.removeStaleTemporaries(in: dir) }
+        }
         for runner in runners { try runner.makeCopies() }
     }
 
@@ -89,7 +94,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
                 let queue = DispatchQueue(label: "pipeline.\(runner.node.id).\(worker.copy)")
                 group.enter()
                 queue.async { [group] in
-                    worker.run()
+                    worker.start()
                     group.leave()
                 }
             }
@@ -104,7 +109,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     public func wait() -> RunSummary {
         group.wait()
         watchdog?.cancel()
-        endTime = DispatchTime.now().uptimeNanoseconds
+        endTime = MonotonicClock.now()
         return summary()
     }
 
@@ -145,10 +150,21 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
             if failed { counters.failed += 1 } else { counters.ok += 1 }
         }
         observer(.itemFinished(item.id, failed: failed))
+        let observers = itemObservers.withLock { $0 }
+        if !observers.isEmpty {
+            let record = item.record.withLock { $0 }
+            let outcome = ItemOutcome(id: item.id, failed: failed, failure: record.failure, outputs: record.published)
+            for observe in observers { observe(outcome) }
+        }
+    }
+
+    /// Adds a callback for item outcomes (nodes register through `NodeContext.observeItems`).
+    public func observeItems(_ observer: @escaping @Sendable (ItemOutcome) -> Void) {
+        itemObservers.withLock { $0.append(observer) }
     }
 
     func itemFailed(_ item: Item, node: String, message: String) {
-        guard item.markFailed() else { return }
+        guard item.markFailed("node '\(node)': \(message)") else { return }
         record(RunSummary.Failure(node: node, item: item.id, message: message))
         observer(.failure(node: node, item: item.id, message: message))
     }
@@ -184,7 +200,8 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     /// A point-in-time view for progress displays and the watchdog.
     public func snapshot() -> RunSnapshot {
         let counters = lock.withLock { $0 }
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = MonotonicClock.now()
+        let coarseNow = MonotonicClock.coarse()
         var edges: [RunSnapshot.EdgeState] = []
         for runner in runners {
             guard let inbox = runner.inbox else { continue }
@@ -202,7 +219,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
                 let a = worker.activity.withLock { $0 }
                 return RunSnapshot.CopyState(
                     node: runner.node.id, copy: worker.copy, state: a.state.rawValue,
-                    seconds: Double(now - min(now, a.since)) / 1e9, item: a.item,
+                    seconds: Double(coarseNow - min(coarseNow, a.since)) / 1e9, item: a.item?.id,
                     edge: a.edge.map { graph.describe(graph.edges[$0]) })
             }
         }

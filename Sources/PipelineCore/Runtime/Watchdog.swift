@@ -11,7 +11,7 @@ final class Watchdog: @unchecked Sendable {
     private let action: WatchdogAction
     private let timer: any DispatchSourceTimer
     private var lastProgress = -1
-    private var lastChange = DispatchTime.now().uptimeNanoseconds
+    private var lastChange = MonotonicClock.now()
     private var reported = false
 
     init(run: PipelineRun, seconds: Double, action: WatchdogAction) {
@@ -31,7 +31,7 @@ final class Watchdog: @unchecked Sendable {
     func cancel() { timer.cancel() }
 
     private func tick() {
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = MonotonicClock.now()
         let progress = run.progress.load(ordering: .relaxed)
         if progress != lastProgress {
             lastProgress = progress

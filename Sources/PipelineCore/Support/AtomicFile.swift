@@ -100,3 +100,29 @@ public struct POSIXFailure: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "cannot \(operation) \(path): \(String(cString: strerror(code)))" }
 }
+
+extension AtomicFile {
+    /// Removes temporaries left in `directory` by processes that no longer run (a crash or
+    /// SIGKILL between write and rename). Returns the paths removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: String) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
+        else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(temporaryPrefix) {
+            let parts = name.split(separator: "-")
+            guard parts.count >= 2, let pid = Int32(parts[parts.count - 2]) else { continue }
+            if pid == getpid() { continue }
+            if kill(pid, 0) == 0 || errno == EPERM { continue }  // still alive
+            let path = (directory as NSString).appendingPathComponent(name)
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        return removed
+    }
+}
+
+/// A node type that publishes files: before a run, the engine removes stale temporaries
+/// (from a killed earlier run) in the directories it names.
+public protocol FilePublisher {
+    static func publishedDirectories(_ options: Options) -> [String]
+}

@@ -30,6 +30,8 @@ public final class Item: Sendable, Hashable, CustomStringConvertible {
     let pending = Atomic<Int>(0)
     let failedFlag = Atomic<Bool>(false)
     let tracker: (any ItemTracker)?
+    /// The first failure's message and the files sinks published for this item.
+    let record = Mutex<(failure: String?, published: [String])>((nil, []))
 
     init(id: String, tracker: (any ItemTracker)?) {
         self.id = id
@@ -52,15 +54,32 @@ public final class Item: Sendable, Hashable, CustomStringConvertible {
         if now == 0 { tracker?.finished(self) }
     }
 
-    /// Marks the item failed; returns true for the first failure.
+    /// Marks the item failed; returns true for the first failure, whose message is kept.
     @discardableResult
-    func markFailed() -> Bool {
-        !failedFlag.exchange(true, ordering: .acquiringAndReleasing)
+    func markFailed(_ message: String) -> Bool {
+        let first = !failedFlag.exchange(true, ordering: .acquiringAndReleasing)
+        if first { record.withLock { $0.failure = message } }
+        return first
+    }
+
+    /// Notes a file a sink published for this item.
+    func published(_ path: String) {
+        record.withLock { $0.published.append(path) }
     }
 
     public var description: String { id }
     public static func == (lhs: Item, rhs: Item) -> Bool { lhs === rhs }
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
+/// How an item ended, for observers such as the watch ledger.
+public struct ItemOutcome: Sendable {
+    public let id: String
+    public let failed: Bool
+    /// The first failure, as "node 'x': message".
+    public let failure: String?
+    /// Files the sinks published for the item (via `NodeOutput.published`).
+    public let outputs: [String]
 }
 
 /// Receives item completions from a run.

@@ -2,7 +2,7 @@ import Foundation
 import PipelineCore
 
 /// Writes each packet's value to its own file, named from a template, atomically.
-final class FilesSink: PipelineNode {
+final class FilesSink: PipelineNode, FilePublisher {
     static let type = "sink.files"
     static let summary = "Writes each value to a file named from a template (text, bytes or JSON)."
     static let inputs = [PortSpec("value", .any, doc: "text and bytes are written as they are; other values as JSON")]
@@ -47,8 +47,11 @@ final class FilesSink: PipelineNode {
         case let other: bytes = Array((other.jsonString(pretty: true) + "\n").utf8)
         }
         try AtomicFile.write(bytes, to: path)
+        output.published(path)
         try output.emit(.string(path))
     }
+
+    static func publishedDirectories(_ options: Options) -> [String] { [options.string("dir")!] }
 
     static func render(_ template: String, item: String, sequence: Int) -> String {
         let name = (item as NSString).lastPathComponent

@@ -3,7 +3,7 @@ import PipelineCore
 
 /// Writes one JSON line per packet. The file appears atomically when the run ends
 /// (written under a temporary name, then renamed), unless `append` is set.
-final class JSONLSink: PipelineNode {
+final class JSONLSink: PipelineNode, FilePublisher {
     static let type = "sink.jsonl"
     static let summary = "Writes each record as one JSON line; the file appears atomically at the end."
     static let inputs = [PortSpec("record", .any, doc: "any value; media values write their summary")]
@@ -57,6 +57,10 @@ final class JSONLSink: PipelineNode {
         } else {
             appending?.write(Data(line.utf8))
         }
+    }
+
+    static func publishedDirectories(_ options: Options) -> [String] {
+        [(options.string("path")! as NSString).deletingLastPathComponent]
     }
 
     func finish(_ output: NodeOutput) throws {

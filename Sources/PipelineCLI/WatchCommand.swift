@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import PipelineCore
+import PipelineWatch
+
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Process every file of a folder exactly once, then new files as they land.",
+        discussion: """
+            The pipeline must have one `source.watch` node; --dir and the other flags override its
+            options. Progress and the exactly-once ledger survive crashes: restart the same command
+            and it resumes. Ctrl-C finishes the items in flight (they are resumed next time if you
+            press it twice). Use per-item sinks (sink.files, image and audio writers): each item's
+            outputs are published (written, fsynced, renamed) before the ledger marks it done.
+            """)
+
+    @Argument(help: "The pipeline file.") var file: String
+    @Option(help: "The folder to watch (overrides the source.watch node's dir).") var dir: String?
+    @Flag(help: "Watch subfolders too.") var recursive = false
+    @Option(name: .customLong("pattern"), help: "Only file names matching this glob (repeatable).") var patterns: [String] = []
+    @Option(help: ArgumentHelp("The ledger database (default INBOX/.pipeline/ledger.sqlite).", valueName: "path"))
+    var state: String?
+    @Option(help: "Seconds a still-open file must hold still before it is taken.") var settle: Double?
+    @Flag(help: "Print the ledger's counts and failed items, then exit.") var status = false
+    @Flag(name: .customLong("retry-failed"), help: "Queue the failed items again, then watch.") var retryFailed = false
+    @Flag(name: .customLong("exit-when-idle"), help: "Stop once everything is processed and the folder is quiet.")
+    var exitWhenIdle = false
+    @OptionGroup var params: ParamOverrides
+
+    func run() throws {
+        var graph = try loadOrExit(file, overrides: try params.pairs())
+        let watchers = graph.nodes.filter { $0.type == WatchSource.self }
+        guard watchers.count == 1, let node = watchers.first else {
+            Terminal.error(
+                "\(file): `pipeline watch` needs exactly one node of type source.watch (found \(watchers.count))")
+            throw Exit.invalid
+        }
+        var overrides: [String: Value] = [:]
+        if let dir { overrides["dir"] = .string(dir) }
+        if recursive { overrides["recursive"] = true }
+        if !patterns.isEmpty { overrides["patterns"] = .array(patterns.map { .string($0) }) }
+        if let state { overrides["state"] = .string(state) }
+        if let settle { overrides["settle_seconds"] = .double(settle) }
+        if exitWhenIdle { overrides["exit_when_idle"] = true }
+        do {
+            graph = try graph.overridingOptions(of: node.id, with: overrides)
+        } catch {
+            Terminal.error("\(error)")
+            throw Exit.invalid
+        }
+        let watchNode = graph.nodes.first { $0.id == node.id }!
+        let ledgerPath = WatchSource.ledgerPath(watchNode.options)
+
+        if status {
+            try printStatus(ledgerPath)
+            return
+        }
+        if let problem = WatchLayout.problem(in: graph, watchNode: watchNode) {
+            Terminal.error(problem)
+            throw Exit.invalid
+        }
+        if retryFailed {
+            let count = try Ledger(path: ledgerPath).retryFailed()
+            Terminal.line("queued \(count) failed item\(count == 1 ? "" : "s") again")
+        }
+        try RunCommand.execute(graph: graph, progress: Terminal.stderrIsTTY, perItemLines: !Terminal.stderrIsTTY)
+    }
+
+    private func printStatus(_ ledgerPath: String) throws {
+        guard FileManager.default.fileExists(atPath: ledgerPath) else {
+            print("no ledger at \(ledgerPath): nothing processed yet")
+            return
+        }
+        let ledger = try Ledger(path: ledgerPath)
+        let counts = try ledger.counts()
+        print(Ledger.State.allCases.map { "\($0.rawValue): \(counts[$0] ?? 0)" }.joined(separator: "  "))
+        for entry in try ledger.entries(in: .failed) {
+            print("failed \(entry.path) (\(entry.attempts) attempt\(entry.attempts == 1 ? "" : "s")): \(entry.error ?? "")")
+        }
+        for entry in try ledger.entries(in: .queued) where entry.error != nil {
+            print("retrying \(entry.path): \(entry.error ?? "")")
+        }
+    }
+}
+
+/// Checks that a watch pipeline cannot feed its own outputs back in or publish its state.
+enum WatchLayout {
+    static func problem(in graph: PipelineGraph, watchNode: GraphNode) -> String? {
+        let inbox = absolute(watchNode.options.string("dir")!)
+        let ledgerDir = absolute((WatchSource.ledgerPath(watchNode.options) as NSString).deletingLastPathComponent)
+        for node in graph.nodes {
+            guard let publisher = node.type as? any FilePublisher.Type else { continue }
+            for dir in publisher.publishedDirectories(node.options).map(absolute) {
+                if isInside(dir, inbox) {
+                    return "node '\(node.id)' writes into \(dir), inside the watched folder \(inbox): "
+                        + "its outputs would be processed again; write them elsewhere"
+                }
+                if isInside(ledgerDir, dir) {
+                    return "the ledger folder \(ledgerDir) is inside node '\(node.id)''s output folder \(dir); "
+                        + "put the state elsewhere with --state"
+                }
+            }
+        }
+        return nil
+    }
+
+    static func absolute(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return URL(fileURLWithPath: full).standardizedFileURL.path
+    }
+
+    static func isInside(_ path: String, _ dir: String) -> Bool {
+        path == dir || path.hasPrefix(dir.hasSuffix("/") ? dir : dir + "/")
+    }
+}
