@@ -95,7 +95,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineCLITests",
-            dependencies: ["PipelineCore", "PipelineNodes"],
+            dependencies: ["PipelineCore", "PipelineNodes", "PipelineWatch", "PipelineTesting"],
             swiftSettings: swiftSettings
         ),
     ]

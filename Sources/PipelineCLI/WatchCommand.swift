@@ -91,13 +91,14 @@ enum WatchLayout {
         let ledgerDir = absolute((WatchSource.ledgerPath(watchNode.options) as NSString).deletingLastPathComponent)
         for node in graph.nodes {
             guard let publisher = node.type as? any FilePublisher.Type else { continue }
-            for dir in publisher.publishedDirectories(node.options).map(absolute) {
-                if isInside(dir, inbox) {
-                    return "node '\(node.id)' writes into \(dir), inside the watched folder \(inbox): "
+            for (path, isDirectory) in publisher.publishedPaths(node.options) {
+                let published = absolute(path)
+                if isInside(published, inbox) {
+                    return "node '\(node.id)' writes \(published), inside the watched folder \(inbox): "
                         + "its outputs would be processed again; write them elsewhere"
                 }
-                if isInside(ledgerDir, dir) {
-                    return "the ledger folder \(ledgerDir) is inside node '\(node.id)''s output folder \(dir); "
+                if isDirectory && isInside(ledgerDir, published) || published == ledgerDir {
+                    return "the ledger folder \(ledgerDir) is inside node '\(node.id)''s output folder \(published); "
                         + "put the state elsewhere with --state"
                 }
             }

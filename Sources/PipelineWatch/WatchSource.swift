@@ -78,7 +78,9 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
                 patterns: options.strings("patterns")!, ignore: options.strings("ignore")!,
                 settleSeconds: options.double("settle_seconds")!))
         ledger = try Ledger(path: Self.ledgerPath(options))
-        context.observeItems { [weak self] outcome in self?.finished(outcome) }
+        context.observeItems { [weak self] outcome in
+            self?.finished(outcome)
+        }
     }
 
     public func process(_ input: NodeInput, _ output: NodeOutput) throws {
@@ -144,6 +146,7 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
         let attempts = try ledger.markRunning(entry.id)
         inFlight.withLock { $0[entry.path] = InFlight(id: entry.id, attempts: attempts) }
         try output.emit(.string(entry.path), item: entry.path)
+        output.endItem()
     }
 
     /// Called on a worker thread when an item's last packet is done.

@@ -31,7 +31,19 @@ struct ExamplePipelinesTests {
         #expect(FileManager.default.currentDirectoryPath == repositoryRoot, "tests must run from the repository root")
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-example-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let graph = try PipelineLoader(registry: registry).load(file: "pipelines/" + name, overrides: [("out", out)])
+        var overrides = [("out", out)]
+        let text = try String(contentsOfFile: "pipelines/" + name, encoding: .utf8)
+        let inbox = out + "-inbox"
+        defer { try? FileManager.default.removeItem(atPath: inbox) }
+        if text.contains("type: source.watch") {
+            // Watch examples: an inbox with the sample texts, and batch mode so the run ends.
+            try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
+            for sample in try FileManager.default.contentsOfDirectory(atPath: "pipelines/samples") {
+                try FileManager.default.copyItem(atPath: "pipelines/samples/" + sample, toPath: inbox + "/" + sample)
+            }
+            overrides += [("inbox", inbox), ("once", "true")]
+        }
+        let graph = try PipelineLoader(registry: registry).load(file: "pipelines/" + name, overrides: overrides)
         let summary = try PipelineRun(graph: graph).run()
         #expect(summary.succeeded, "\(summary.text())")
         #expect(summary.itemsOK > 0)

@@ -37,6 +37,7 @@ public final class NodeHarness {
         var failures: [(item: String, message: String)] = []
         func makeItem(id: String) -> Item { Item(id: id) }
         func fail(_ item: Item, message: String) { failures.append((item.id, message)) }
+        func flush() {}
         var isStopping: Bool { stopping }
     }
 

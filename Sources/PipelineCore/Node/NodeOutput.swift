@@ -3,6 +3,8 @@ protocol PacketRouter: AnyObject {
     func route(port: Int, packet: Packet)
     func makeItem(id: String) -> Item
     func fail(_ item: Item, message: String)
+    /// Sends buffered packets downstream now.
+    func flush()
     var isStopping: Bool { get }
 }
 
@@ -76,6 +78,14 @@ public final class NodeOutput {
     /// item's outcome; the watch ledger stores it).
     public func published(_ path: String) {
         (currentInput?.item ?? openItem)?.published(path)
+    }
+
+    /// Says the item a source was emitting is complete, so it can finish as soon as its
+    /// packets are through. Sources that wait between items (a folder watcher) call this;
+    /// otherwise an item ends when the source emits for another item or returns.
+    public func endItem() {
+        router.flush()
+        closeOpenItem()
     }
 
     /// Releases the hold on the item a source was emitting.

@@ -34,6 +34,10 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
     private var portEdges: [[Int]] = []
     private var ordinal: Int?
     private let tracing: Bool
+    private let isSource: Bool
+    private var lastFlush: UInt64 = 0
+    /// A source's packets wait at most this long for a batch to fill.
+    static let sourceFlushNanos: UInt64 = 5_000_000
     let activity = Mutex(CopyActivity())
 
     // Per-copy counters, read after the run (no sharing while it runs).
@@ -51,6 +55,7 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
         self.copy = copy
         self.instance = instance
         self.tracing = runner.run.tracing
+        self.isSource = runner.inbox == nil
         self.output = NodeOutput(ports: runner.node.type.outputs, router: self)
     }
 
@@ -70,10 +75,17 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
             buffers[t].append(packet)
             full = full || buffers[t].count >= flushAt[t]
         }
-        if full { flush() }
+        if full {
+            flush()
+        } else if isSource {
+            // A source may emit slowly (a watcher, a camera): do not hold its packets back
+            // waiting for a full batch.
+            let now = MonotonicClock.coarse()
+            if now &- lastFlush > Self.sourceFlushNanos { flush() }
+        }
     }
 
-    private func flush() {
+    func flush() {
         if let sequencer = runner.sequencer, let ordinal {
             var chunk: Sequencer.Chunk = []
             for e in buffers.indices where !buffers[e].isEmpty {
@@ -83,6 +95,7 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
             if !chunk.isEmpty { sequencer.submit(ordinal, chunk) }
             return
         }
+        if isSource { lastFlush = MonotonicClock.coarse() }
         for e in buffers.indices where !buffers[e].isEmpty {
             let start = MonotonicClock.now()
             setActivity(.pushing, edge: runner.outEdges[e].edgeIndex)

@@ -82,7 +82,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         }
         for node in graph.nodes {
             guard let publisher = node.type as? any FilePublisher.Type else { continue }
-            for dir in publisher.publishedDirectories(node.options) { AtomicFile.removeStaleTemporaries(in: dir) }
+            for dir in publisher.temporaryDirectories(node.options) { AtomicFile.removeStaleTemporaries(in: dir) }
         }
         for runner in runners { try runner.makeCopies() }
     }

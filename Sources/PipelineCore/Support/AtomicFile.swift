@@ -122,7 +122,16 @@ extension AtomicFile {
 }
 
 /// A node type that publishes files: before a run, the engine removes stale temporaries
-/// (from a killed earlier run) in the directories it names.
+/// (from a killed earlier run) where it writes, and `watch` checks that its outputs do not
+/// land in the watched folder.
 public protocol FilePublisher {
-    static func publishedDirectories(_ options: Options) -> [String]
+    /// What the node publishes: folders it fills (`isDirectory`) or single files.
+    static func publishedPaths(_ options: Options) -> [(path: String, isDirectory: Bool)]
+}
+
+extension FilePublisher {
+    /// Directories where the node's temporaries live.
+    public static func temporaryDirectories(_ options: Options) -> [String] {
+        publishedPaths(options).map { $0.isDirectory ? $0.path : ($0.path as NSString).deletingLastPathComponent }
+    }
 }

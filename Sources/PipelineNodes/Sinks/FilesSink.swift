@@ -51,7 +51,9 @@ final class FilesSink: PipelineNode, FilePublisher {
         try output.emit(.string(path))
     }
 
-    static func publishedDirectories(_ options: Options) -> [String] { [options.string("dir")!] }
+    static func publishedPaths(_ options: Options) -> [(path: String, isDirectory: Bool)] {
+        [(options.string("dir")!, true)]
+    }
 
     static func render(_ template: String, item: String, sequence: Int) -> String {
         let name = (item as NSString).lastPathComponent

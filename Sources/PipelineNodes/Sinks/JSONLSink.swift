@@ -59,8 +59,8 @@ final class JSONLSink: PipelineNode, FilePublisher {
         }
     }
 
-    static func publishedDirectories(_ options: Options) -> [String] {
-        [(options.string("path")! as NSString).deletingLastPathComponent]
+    static func publishedPaths(_ options: Options) -> [(path: String, isDirectory: Bool)] {
+        [(options.string("path")!, false)]
     }
 
     func finish(_ output: NodeOutput) throws {

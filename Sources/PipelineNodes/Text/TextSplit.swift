@@ -36,7 +36,7 @@ final class TextSplit: PipelineNode {
         case "paragraphs":
             var pieces: [String] = []
             var current: [Substring] = []
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            for line in Self.lines(text) {
                 if line.allSatisfy(\.isWhitespace) {
                     if !current.isEmpty { pieces.append(current.joined(separator: "\n")) }
                     current = []
@@ -56,9 +56,12 @@ final class TextSplit: PipelineNode {
             }
             return pieces
         default:
-            return text.split(separator: "\n", omittingEmptySubsequences: false).map {
-                String($0.hasSuffix("\r") ? $0.dropLast() : $0)
-            }
+            return Self.lines(text).map(String.init)
         }
+    }
+
+    /// Lines ended by LF or CRLF ("\r\n" is one Character in Swift, so split on both).
+    static func lines(_ text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
     }
 }
