@@ -77,8 +77,8 @@ enum Bench {
                   - { id: src, type: gen.sequence, with: { count: \(n) } }
                   - { id: a, type: util.identity, inputs: { in: src.value } }
                   - { id: b, type: util.identity, inputs: { in: src.value } }
-                  - { id: join, type: json.merge, inputs: { a: a.out, b: b.out }, with: { keys: [a, b] } }
-                  - { id: sink, type: bench.discard, inputs: { in: join.record } }
+                  - { id: join, type: bench.join, inputs: { a: a.out, b: b.out } }
+                  - { id: sink, type: bench.discard, inputs: { in: join.out } }
                 """
             },
             gst: { n in
@@ -93,6 +93,7 @@ enum Bench {
     static func measureOurs(_ shape: Shape, packets: Int) throws -> Double {
         var benchRegistry = registry
         benchRegistry.register(Discard.self)
+        benchRegistry.register(Join.self)
         let graph = try PipelineLoader(registry: benchRegistry).load(text: shape.yaml(packets), file: "<bench>")
         let run = try PipelineRun(graph: graph)
         let start = DispatchTime.now().uptimeNanoseconds
@@ -129,6 +130,18 @@ enum Bench {
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         return nil
+    }
+
+    /// The benchmark's fan-in: the scheduler pairs `a` and `b` of the same item; the node
+    /// passes `a` on (GStreamer's funnel does no pairing at all).
+    final class Join: PipelineNode {
+        static let type = "bench.join"
+        static let summary = "Joins two inputs and passes the first on (benchmark fan-in)."
+        static let inputs = [PortSpec("a", .any), PortSpec("b", .any)]
+        static let outputs = [PortSpec("out", .any)]
+        static let options: [OptionSpec] = []
+        init(options: Options, context: NodeContext) throws {}
+        func process(_ input: NodeInput, _ output: NodeOutput) throws { try output.emit(input.value) }
     }
 
     /// The benchmark's sink: takes packets and does nothing with them.

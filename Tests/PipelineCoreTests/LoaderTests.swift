@@ -137,7 +137,7 @@ struct LoaderTests {
         #expect(slow.location == SourceLocation(file: "test.yaml", line: 8, column: 5))
         let src = try node(graph, "src")
         #expect(src.concurrency == 1 && src.ordered && src.onError == .skip)
-        #expect(src.queueCapacity == RunSettings.defaultQueueCapacity && src.queuePolicy == .block)
+        #expect(src.queueCapacity == nil && src.queuePolicy == .block)
     }
 
     @Test("`version: 1` is required", arguments: ["", "version: 2\n", "version: \"1\"\n", "version: 1.5\n", "version:\n"])

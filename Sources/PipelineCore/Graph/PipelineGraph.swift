@@ -41,13 +41,14 @@ public struct GraphNode: @unchecked Sendable {
     public let concurrency: Int
     public let ordered: Bool
     public let onError: ErrorPolicy
-    public let queueCapacity: Int
+    /// The `queue.capacity` the file set, or nil for the default (see `capacity(ofInput:in:)`).
+    public let queueCapacity: Int?
     public let queuePolicy: QueuePolicy
     public let location: SourceLocation
 
     public init(
         id: String, type: any PipelineNode.Type, options: Options, inputs: [PortRef], concurrency: Int = 1,
-        ordered: Bool = true, onError: ErrorPolicy = .skip, queueCapacity: Int = RunSettings.defaultQueueCapacity,
+        ordered: Bool = true, onError: ErrorPolicy = .skip, queueCapacity: Int? = nil,
         queuePolicy: QueuePolicy = .block, location: SourceLocation = SourceLocation(file: "<code>", line: 0, column: 0)
     ) {
         self.id = id
@@ -60,6 +61,17 @@ public struct GraphNode: @unchecked Sendable {
         self.queueCapacity = queueCapacity
         self.queuePolicy = queuePolicy
         self.location = location
+    }
+}
+
+extension GraphNode {
+    /// The capacity of the queue on input `port`: the file's `queue.capacity`, else the
+    /// producing port type's hint, else the run-wide default.
+    public func capacity(ofInput port: Int, in graph: PipelineGraph) -> Int {
+        if let queueCapacity { return queueCapacity }
+        let producer = graph.nodes[inputs[port].node]
+        let hint = producer.type.outputs[inputs[port].port].type.queueCapacity
+        return min(RunSettings.defaultQueueCapacity, hint ?? RunSettings.defaultQueueCapacity)
     }
 }
 
@@ -82,8 +94,9 @@ public struct GraphEdge: Sendable, Hashable {
 
 /// Run-wide settings a pipeline file may set under `settings:`.
 public struct RunSettings: Sendable, Equatable {
-    /// Packets an edge holds before its policy applies (per input port).
-    public static let defaultQueueCapacity = 64
+    /// Packets an edge holds before its policy applies (per input port), unless the port
+    /// type asks for fewer (large payloads) or the node sets `queue.capacity`.
+    public static let defaultQueueCapacity = 512
     /// Seconds without any packet moving before the watchdog reports; 0 disables it.
     public var watchdogSeconds: Double = 30
     /// What the watchdog does on a stall: `warn` reports and waits, `fail` aborts the run.

@@ -75,7 +75,7 @@ struct LoadPass {
         var concurrency = 1
         var ordered = true
         var onError = ErrorPolicy.skip
-        var capacity = RunSettings.defaultQueueCapacity
+        var capacity: Int?
         var policy = QueuePolicy.block
     }
 

@@ -9,15 +9,33 @@ struct CopyActivity: Sendable {
     var state: State = .starting
     /// Coarse monotonic nanoseconds when the state began.
     var since: UInt64 = MonotonicClock.coarse()
+    /// The batch being processed (set once per batch) and the input within it, so a call
+    /// costs no reference counting to record.
+    var batch: [NodeInput.Storage] = []
+    var index = 0
+    /// A source's item, when it has no batch.
     var item: Item?
     var edge: Int?
+
+    /// The item of the input being processed, if any.
+    var currentItem: Item? {
+        guard state == .processing else { return nil }
+        if batch.indices.contains(index) {
+            switch batch[index] {
+            case .none: return nil
+            case .one(let p): return p.item
+            case .many(let ps): return ps.first?.item
+            }
+        }
+        return item
+    }
 }
 
 /// One copy of a node: pops batches from the inbox, calls `process`, routes emitted packets
 /// into per-edge buffers that are flushed downstream in batches.
 final class CopyWorker: PacketRouter, @unchecked Sendable {
     /// Packets buffered per edge before a flush; batching amortises locking and wake-ups.
-    static let flushSize = 64
+    static let flushSize = 128
 
     // The runner and run outlive every worker (they own them), so no reference counting
     // or liveness checks are spent on them in the hot path.
@@ -122,16 +140,20 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
                 }
                 run.progress.add(1, ordering: .relaxed)
                 ordinal = batch.ordinal
+                let inputs = batch.inputs
+                activity.withLock { $0.batch = inputs }
                 timed {
-                    for storage in batch.inputs { handle(storage) }
+                    // By index: the element is borrowed, not copied (no retain per input).
+                    for index in inputs.indices { handle(inputs[index], at: index) }
                     flush()
                 }
+                activity.withLock { $0.batch = [] }
                 sequencer?.complete(batch.ordinal)
                 ordinal = nil
             }
         } else {
             timed {
-                invoke(NodeInput(storage: .none, portNames: []), item: nil)
+                invoke(NodeInput(storage: .none, portNames: []), item: nil, at: 0)
                 output.closeOpenItem()
             }
         }
@@ -159,27 +181,33 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
         busyNanos += (MonotonicClock.now() - start) &- pushNanos
     }
 
-    private func handle(_ storage: NodeInput.Storage) {
+    private func handle(_ storage: NodeInput.Storage, at index: Int) {
         switch storage {
         case .none:
             return
         case .one(let packet):
             packetsIn += 1
             if !packet.item.isFailed {
-                invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: packet.item)
+                invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: packet.item, at: index)
             }
             packet.item.release()
         case .many(let packets):
             packetsIn += packets.count
             let item = packets[0].item
-            if !item.isFailed { invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: item) }
+            if !item.isFailed { invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: item, at: index) }
             for p in packets { p.item.release() }
         }
     }
 
-    private func invoke(_ input: NodeInput, item: Item?) {
+    private func invoke(_ input: NodeInput, item: Item?, at index: Int) {
         output.currentInput = item == nil ? nil : input
-        setActivity(.processing, item: item)
+        let now = MonotonicClock.coarse()
+        activity.withLock {
+            $0.state = .processing
+            $0.since = now
+            $0.index = index
+            $0.edge = nil
+        }
         let start = tracing ? MonotonicClock.now() : 0
         do {
             try instance.process(input, output)
@@ -205,9 +233,14 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
         output.currentInput = nil
     }
 
-    @inline(__always) private func setActivity(_ state: CopyActivity.State, item: Item? = nil, edge: Int? = nil) {
+    @inline(__always) private func setActivity(_ state: CopyActivity.State, edge: Int? = nil) {
         let now = MonotonicClock.coarse()
-        activity.withLock { $0 = CopyActivity(state: state, since: now, item: item, edge: edge) }
+        activity.withLock {
+            $0.state = state
+            $0.since = now
+            $0.edge = edge
+            $0.index = -1
+        }
     }
 }
 

@@ -174,6 +174,16 @@ final class Inbox: @unchecked Sendable {
     }
 
     private func moveLanesIntoJoins() {
+        // Fast path: branches that keep order deliver partners at the heads of their lanes;
+        // pair those without touching the table.
+        while lanes.allSatisfy({ !$0.queue.isEmpty }) {
+            let head = lanes[0].queue.first!
+            let key = JoinKey(item: ObjectIdentifier(head.item), sequence: head.sequence)
+            guard lanes.dropFirst().allSatisfy({ $0.queue.first!.sequence == head.sequence && $0.queue.first!.item === head.item }),
+                joins.isEmpty || joins[key] == nil
+            else { break }
+            joined.append(lanes.map { $0.queue.popFirst()! })
+        }
         for (index, lane) in lanes.enumerated() {
             while let packet = lane.queue.popFirst() {
                 let key = JoinKey(item: ObjectIdentifier(packet.item), sequence: packet.sequence)

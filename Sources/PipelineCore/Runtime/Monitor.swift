@@ -61,10 +61,11 @@ struct RingBuffer<Element> {
         count += 1
     }
 
+    var first: Element? { count > 0 ? storage[head] : nil }
+
     mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
-        let element = storage[head]
-        storage[head] = nil
+        let element = storage[head].take()  // moved out: no retain/release pair
         head = (head + 1) % storage.count
         count -= 1
         return element

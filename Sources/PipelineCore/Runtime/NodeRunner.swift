@@ -22,7 +22,7 @@ final class NodeRunner: @unchecked Sendable {
     let liveCopies: Atomic<Int>
     let inputNames: [String]
 
-    init(index: Int, node: GraphNode, run: PipelineRun, producerCopies: [Int]) {
+    init(index: Int, node: GraphNode, run: PipelineRun, graph: PipelineGraph) {
         self.index = index
         self.node = node
         self.run = run
@@ -31,8 +31,10 @@ final class NodeRunner: @unchecked Sendable {
         if node.type.inputs.isEmpty {
             inbox = nil
         } else {
-            let lanes = producerCopies.map {
-                Inbox.Lane(capacity: node.queueCapacity, policy: node.queuePolicy, producers: $0)
+            let lanes = node.inputs.indices.map { port in
+                Inbox.Lane(
+                    capacity: node.capacity(ofInput: port, in: graph), policy: node.queuePolicy,
+                    producers: graph.nodes[node.inputs[port].node].concurrency)
             }
             inbox = Inbox(lanes: lanes, consumers: node.concurrency) { [unowned run] dropped in
                 run.packetDropped(dropped)

@@ -7,11 +7,11 @@ public struct RunOptions: Sendable {
     /// Record a span per node invocation for `--trace`.
     public var trace = false
     /// Most inputs a copy takes from its inbox at once.
-    public var batchLimit = 64
+    public var batchLimit = 128
     /// Overrides the file's watchdog timeout when set (seconds; 0 disables).
     public var watchdogSeconds: Double?
 
-    public init(trace: Bool = false, batchLimit: Int = 64, watchdogSeconds: Double? = nil) {
+    public init(trace: Bool = false, batchLimit: Int = 128, watchdogSeconds: Double? = nil) {
         self.trace = trace
         self.batchLimit = batchLimit
         self.watchdogSeconds = watchdogSeconds
@@ -64,9 +64,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         self.watchdogSeconds = options.watchdogSeconds ?? graph.settings.watchdogSeconds
         self.pipelineDirectory = (graph.file as NSString).deletingLastPathComponent
         runners = graph.nodes.enumerated().map { index, node in
-            NodeRunner(
-                index: index, node: node, run: self,
-                producerCopies: node.inputs.map { graph.nodes[$0.node].concurrency })
+            NodeRunner(index: index, node: node, run: self, graph: graph)
         }
         for (edgeIndex, edge) in graph.edges.enumerated() {
             let producer = runners[edge.fromNode]
@@ -219,7 +217,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
                 let a = worker.activity.withLock { $0 }
                 return RunSnapshot.CopyState(
                     node: runner.node.id, copy: worker.copy, state: a.state.rawValue,
-                    seconds: Double(coarseNow - min(coarseNow, a.since)) / 1e9, item: a.item?.id,
+                    seconds: Double(coarseNow - min(coarseNow, a.since)) / 1e9, item: a.currentItem?.id,
                     edge: a.edge.map { graph.describe(graph.edges[$0]) })
             }
         }

@@ -7,11 +7,16 @@
 public struct PortType: Hashable, Sendable, CustomStringConvertible {
     public let name: String
     private let ancestry: [String]
+    /// Default queue capacity for edges carrying this type, when it should be smaller than
+    /// the run-wide default: large values (decoded frames, audio windows, tensors) set it so
+    /// a queue holds megabytes, not gigabytes. A node's `queue.capacity` overrides it.
+    public let queueCapacity: Int?
 
     /// Declares a type below `parent` (or at the root, below `any`).
-    public init(name: String, parent: PortType? = nil) {
+    public init(name: String, parent: PortType? = nil, queueCapacity: Int? = nil) {
         self.name = name
         self.ancestry = parent.map { [$0.name] + $0.ancestry } ?? (name == "any" ? [] : ["any"])
+        self.queueCapacity = queueCapacity ?? parent?.queueCapacity
     }
 
     /// True when a value of type `other` may flow into a port of this type. An `any` output
