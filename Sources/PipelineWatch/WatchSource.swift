@@ -30,6 +30,8 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
         OptionSpec("backoff_seconds", .double, default: 1.0, range: 0...86400, doc: "first retry delay; doubles each retry"),
         OptionSpec("rescan_seconds", .double, default: 30, range: 0...86400,
             doc: "also rescan the folder this often (0: never) in case an event was lost"),
+        OptionSpec("max_in_flight", .int, default: 16, range: 1...100_000,
+            doc: "most items started and not yet finished; fewer means less to redo after a crash"),
         OptionSpec("exit_when_idle", .bool, default: false,
             doc: "stop once everything present is processed and nothing arrives for idle_seconds (batch mode)"),
         OptionSpec("idle_seconds", .double, default: 1.0, range: 0...86400, doc: "quiet time before exit_when_idle stops"),
@@ -59,6 +61,7 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
     private let backoff: Double
     private let rescanSeconds: Double
     private let exitWhenIdle: Bool
+    private let maxInFlight: Int
     private let idleSeconds: Double
     private let inFlight = Mutex<[String: InFlight]>([:])
     /// Versions skipped because `changed: ignore` (so rescans do not hash them again).
@@ -71,6 +74,7 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
         backoff = options.double("backoff_seconds")!
         rescanSeconds = options.double("rescan_seconds")!
         exitWhenIdle = options.bool("exit_when_idle")!
+        maxInFlight = options.int("max_in_flight")!
         idleSeconds = options.double("idle_seconds")!
         watcher = try FolderWatcher(
             FolderWatcher.Configuration(
@@ -101,7 +105,7 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
             }
             var started = 0
             for entry in try ledger.due(at: now) where inFlight.withLock({ $0[entry.path] == nil }) {
-                guard !output.isStopping else { break }
+                guard !output.isStopping, inFlight.withLock(\.count) < maxInFlight else { break }
                 try start(entry, output)
                 started += 1
             }
