@@ -41,10 +41,13 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
 
     private let lock = Mutex(Counters())
     private let itemObservers = Mutex<[@Sendable (ItemOutcome) -> Void]>([])
+    // Item counts are atomics: they change once or twice per item, on the hot path.
+    private let itemsStarted = Atomic<Int>(0)
+    private let itemsOK = Atomic<Int>(0)
+    private let itemsFailed = Atomic<Int>(0)
+    private let itemObserverCount = Atomic<Int>(0)
+
     struct Counters {
-        var started = 0
-        var ok = 0
-        var failed = 0
         var dropped = 0
         var warnings = 0
         var failures: [RunSummary.Failure] = []
@@ -137,19 +140,17 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     // MARK: Items and reports (called from workers)
 
     func makeItem(id: String) -> Item {
-        lock.withLock { $0.started += 1 }
+        itemsStarted.add(1, ordering: .relaxed)
         observer(.itemStarted(id))
         return Item(id: id, tracker: self)
     }
 
     func finished(_ item: Item) {
         let failed = item.isFailed
-        lock.withLock { counters in
-            if failed { counters.failed += 1 } else { counters.ok += 1 }
-        }
+        if failed { itemsFailed.add(1, ordering: .relaxed) } else { itemsOK.add(1, ordering: .relaxed) }
         observer(.itemFinished(item.id, failed: failed))
-        let observers = itemObservers.withLock { $0 }
-        if !observers.isEmpty {
+        if itemObserverCount.load(ordering: .acquiring) > 0 {
+            let observers = itemObservers.withLock { $0 }
             let record = item.record.withLock { $0 }
             let outcome = ItemOutcome(id: item.id, failed: failed, failure: record.failure, outputs: record.published)
             for observe in observers { observe(outcome) }
@@ -159,6 +160,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     /// Adds a callback for item outcomes (nodes register through `NodeContext.observeItems`).
     public func observeItems(_ observer: @escaping @Sendable (ItemOutcome) -> Void) {
         itemObservers.withLock { $0.append(observer) }
+        itemObserverCount.add(1, ordering: .releasing)
     }
 
     func itemFailed(_ item: Item, node: String, message: String) {
@@ -222,8 +224,9 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
             }
         }
         return RunSnapshot(
-            elapsed: Double(now - startTime) / 1e9, itemsStarted: counters.started, itemsOK: counters.ok,
-            itemsFailed: counters.failed, edges: edges, copies: copies)
+            elapsed: Double(now - startTime) / 1e9, itemsStarted: itemsStarted.load(ordering: .relaxed),
+            itemsOK: itemsOK.load(ordering: .relaxed), itemsFailed: itemsFailed.load(ordering: .relaxed), edges: edges,
+            copies: copies)
     }
 
     private func summary() -> RunSummary {
@@ -254,10 +257,12 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         } else {
             outcome = .completed
         }
-        let unfinished = counters.started - counters.ok - counters.failed
+        let started = itemsStarted.load(ordering: .relaxed)
+        let ok = itemsOK.load(ordering: .relaxed), failed = itemsFailed.load(ordering: .relaxed)
+        let unfinished = started - ok - failed
         return RunSummary(
             pipeline: graph.name, outcome: outcome, abortReason: counters.abortReason, seconds: seconds,
-            itemsStarted: counters.started, itemsOK: counters.ok, itemsFailed: counters.failed,
+            itemsStarted: started, itemsOK: ok, itemsFailed: failed,
             itemsUnfinished: max(0, unfinished), packetsDropped: counters.dropped, warnings: counters.warnings,
             stalls: counters.stalls, nodes: nodes, edges: edgeSummaries, failures: counters.failures)
     }

@@ -13,7 +13,7 @@ public enum Value: Sendable {
     case array([Value])
     case object([String: Value])
     case bytes(Data)
-    case payload(any Payload)
+    indirect case payload(any Payload)
 }
 
 /// A domain value that travels through the graph (an image, an audio window, a tensor).
