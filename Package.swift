@@ -88,6 +88,16 @@ let package = Package(
             dependencies: ["PipelineMedia"],
             swiftSettings: swiftSettings
         ),
+        // Model files (GGUF), tokenizers and architectures. Knows nothing of the engine core.
+        .target(
+            name: "PipelineModels",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineModelsTests",
+            dependencies: ["PipelineModels"],
+            swiftSettings: swiftSettings
+        ),
         // The command-line tool.
         .executableTarget(
             name: "PipelineCLI",
