@@ -88,14 +88,25 @@ let package = Package(
             dependencies: ["PipelineMedia"],
             swiftSettings: swiftSettings
         ),
+        // Tensors and kernels: quant block layouts, dequantization, dot products.
+        .target(
+            name: "PipelineTensor",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineTensorTests",
+            dependencies: ["PipelineTensor"],
+            swiftSettings: swiftSettings
+        ),
         // Model files (GGUF), tokenizers and architectures. Knows nothing of the engine core.
         .target(
             name: "PipelineModels",
+            dependencies: ["PipelineTensor"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PipelineModelsTests",
-            dependencies: ["PipelineModels"],
+            dependencies: ["PipelineModels", "PipelineTensor"],
             swiftSettings: swiftSettings
         ),
         // The command-line tool.

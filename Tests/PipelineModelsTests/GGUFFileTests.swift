@@ -1,3 +1,4 @@
+import PipelineTensor
 import Foundation
 import Testing
 

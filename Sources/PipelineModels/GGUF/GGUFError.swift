@@ -1,3 +1,4 @@
+import PipelineTensor
 /// Why a GGUF file could not be read; every case names the file and what was wrong where.
 public enum GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)

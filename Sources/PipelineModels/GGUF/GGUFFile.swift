@@ -1,3 +1,4 @@
+import PipelineTensor
 import Foundation
 
 #if canImport(Glibc)

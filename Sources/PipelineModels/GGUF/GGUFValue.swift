@@ -1,3 +1,4 @@
+import PipelineTensor
 /// A metadata value of a GGUF file.
 public enum GGUFValue: Sendable, Equatable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
