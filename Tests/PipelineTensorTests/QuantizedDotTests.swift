@@ -1,0 +1,94 @@
+import Testing
+
+@testable import PipelineTensor
+
+/// Random bytes for weight blocks, with every half-precision scale replaced by a sane value.
+func randomWeights(_ type: GGMLType, blocks: Int, seed: UInt64) -> [UInt8] {
+    var state = seed | 1
+    func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+    var bytes = (0..<(blocks * type.blockBytes)).map { _ in UInt8(truncatingIfNeeded: next()) }
+    let scaleOffsets: [Int]
+    switch type {
+    case .q8_0, .q4_0, .q5_0: scaleOffsets = [0]
+    case .q4_1, .q4_K: scaleOffsets = [0, 2]
+    case .q6_K: scaleOffsets = [208]
+    default: scaleOffsets = []
+    }
+    for b in 0..<blocks {
+        for offset in scaleOffsets {
+            let value = Float16(Float(Int(next() % 2000) - 1000) / 20000)
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { s in
+                bytes[b * type.blockBytes + offset] = s[0]
+                bytes[b * type.blockBytes + offset + 1] = s[1]
+            }
+        }
+    }
+    return bytes
+}
+
+@Suite("Quantized dot products")
+struct QuantizedDotTests {
+    static let types: [GGMLType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q4_K, .q6_K]
+
+    /// The integer path equals "dequantize both sides, then a plain float dot" up to float rounding.
+    @Test("equals dequantize-then-dot", arguments: types)
+    func matchesReference(type: GGMLType) throws {
+        let format = try #require(QuantizedDot.activationFormat(for: type))
+        for seed in 1...20 {
+            let count = 512
+            let weights = randomWeights(type, blocks: count / type.blockSize, seed: UInt64(seed))
+            var state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15
+            let x: [Float] = (0..<count).map { i in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let v = Float(Int64(state >> 33) % 2000 - 1000) / 250
+                return seed % 5 == 0 && i % 64 == 0 ? 0 : v  // some zero blocks
+            }
+            let activations = x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: count, as: format) }
+            let ours = weights.withUnsafeBytes { w in
+                activations.withUnsafeBytes { a in QuantizedDot.dot(type, w.baseAddress!, a.baseAddress!, count: count) }
+            }
+            let w = try weights.withUnsafeBytes { try Dequantize.row(type, $0.baseAddress!, count: count) }
+            let a = try activations.withUnsafeBytes { raw -> [Float] in
+                switch format {
+                case .q8_0, .q8_1:
+                    // Q8_1 is Q8_0 with a sum field: read the scale and quants directly.
+                    let stride = format.blockBytes, qOffset = format == .q8_0 ? 2 : 4
+                    return (0..<count).map { i in
+                        let block = raw.baseAddress! + (i / 32) * stride
+                        return Dequantize.half(block, 0) * Float(Int8(bitPattern: block.load(fromByteOffset: qOffset + i % 32, as: UInt8.self)))
+                    }
+                case .q8_K:
+                    return (0..<count).map { i in
+                        let block = raw.baseAddress! + (i / 256) * 292
+                        return block.loadUnaligned(fromByteOffset: 0, as: Float.self)
+                            * Float(Int8(bitPattern: block.load(fromByteOffset: 4 + i % 256, as: UInt8.self)))
+                    }
+                }
+            }
+            var reference: Double = 0, magnitude: Double = 0
+            for i in 0..<count {
+                reference += Double(w[i]) * Double(a[i])
+                magnitude += abs(Double(w[i]) * Double(a[i]))
+            }
+            // Q4_1 folds its minimum through the f16-rounded activation sum: allow that rounding.
+            let tolerance = type == .q4_1 ? 2e-3 * magnitude + 1e-4 : 1e-5 * magnitude + 1e-6
+            #expect(abs(Double(ours) - reference) <= tolerance, "\(type) seed \(seed): \(ours) vs \(reference)")
+        }
+    }
+
+    @Test("activation quantization: amax maps to ±127, zeros stay zero")
+    func quantizeActivations() {
+        var x = [Float](repeating: 0, count: 32)
+        x[3] = -2.54
+        x[7] = 1.27
+        let q = x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: 32, as: .q8_0) }
+        #expect(Int8(bitPattern: q[2 + 3]) == -127)
+        #expect(Int8(bitPattern: q[2 + 7]) == 64)  // 1.27 / 0.02 = 63.5, rounded away from zero
+        #expect(q[2 + 0] == 0)
+    }
+}
