@@ -107,6 +107,7 @@ let package = Package(
         .testTarget(
             name: "PipelineModelsTests",
             dependencies: ["PipelineModels", "PipelineTensor"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         // The command-line tool.
