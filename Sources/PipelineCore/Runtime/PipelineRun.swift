@@ -199,7 +199,6 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
 
     /// A point-in-time view for progress displays and the watchdog.
     public func snapshot() -> RunSnapshot {
-        let counters = lock.withLock { $0 }
         let now = MonotonicClock.now()
         let coarseNow = MonotonicClock.coarse()
         var edges: [RunSnapshot.EdgeState] = []
