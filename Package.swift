@@ -88,9 +88,15 @@ let package = Package(
             dependencies: ["PipelineMedia"],
             swiftSettings: swiftSettings
         ),
+        // Hot loops in C with SIMD chosen at run time (AVX2/FMA/F16C), each with a portable twin.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
         // Tensors and kernels: quant block layouts, dequantization, dot products.
         .target(
             name: "PipelineTensor",
+            dependencies: ["CKernels"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Quantized dot products as ggml's CPU path computes them: activations are quantized per
 /// block to the weight type's companion format (Q8_0, Q8_1 or Q8_K), then each block pair is
 /// an integer multiply-add scaled by both blocks' scales, with minimums folded in through the
@@ -162,5 +164,29 @@ public enum QuantizedDot {
 
     @inline(__always) private static func i8(_ p: UnsafeRawPointer, _ offset: Int) -> Int8 {
         Int8(bitPattern: p.load(fromByteOffset: offset, as: UInt8.self))
+    }
+}
+
+
+extension QuantizedDot {
+    /// The fastest kernel for a weight type: C with AVX2 where the CPU has it (Q8_0, Q4_0,
+    /// Q4_1 so far), else the scalar reference.
+    public static func fastDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
+        switch type {
+        case .q8_0: return pl_dot_q8_0_q8_0(w, a, Int32(count))
+        case .q4_0: return pl_dot_q4_0_q8_0(w, a, Int32(count))
+        case .q4_1: return pl_dot_q4_1_q8_1(w, a, Int32(count))
+        default: return dot(type, w, a, count: count)
+        }
+    }
+
+    /// True when the SIMD kernels are in use on this CPU.
+    public static var usesAVX2: Bool { pl_cpu_has_avx2() != 0 }
+
+    /// Runs `body` with the portable C kernels forced (to test them against the SIMD ones).
+    public static func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
+        pl_force_portable(1)
+        defer { pl_force_portable(0) }
+        return try body()
     }
 }

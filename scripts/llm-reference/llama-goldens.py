@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Reference outputs from llama.cpp (llama-cpp-python 0.3.36, built from source) for our GGUF
+engine's parity tests: tokenization of a varied corpus, and for each prompt the greedy
+continuation (token ids) plus the first step's logits (top 32 ids with values).
+
+    python3 -m venv /root/venvs/llama && /root/venvs/llama/bin/pip install numpy llama-cpp-python==0.3.36
+    /root/venvs/llama/bin/python scripts/llm-reference/llama-goldens.py MODEL.gguf OUT.json [--chat]
+"""
+import json, sys
+import numpy as np
+from llama_cpp import Llama
+
+path, out = sys.argv[1], sys.argv[2]
+chat = "--chat" in sys.argv
+llm = Llama(model_path=path, n_ctx=1024, n_threads=2, n_batch=512, logits_all=False, verbose=False, seed=0)
+
+corpus = [
+    "Hello, world!",
+    "The quick brown fox jumps over the lazy dog.",
+    "  leading and trailing spaces  ",
+    "tabs\tand\nnewlines\n\n\nand  double  spaces",
+    "Numbers: 1234567890, 3.14159, -42, 1e-9, 2026-11-22",
+    "Unicode: café naïve résumé — “quotes” ‘single’ …",
+    "Emoji: 😀🎉👍🏽 🇫🇷 👨‍👩‍👧",
+    "日本語のテキスト、中文文本，한국어 텍스트",
+    "def f(x):\n    return x ** 2  # square\n",
+    "if (a && b || !c) { printf(\"%d\\n\", a); }",
+    "<|im_start|>user\nHi<|im_end|>",
+    "URL: https://example.com/path?q=1&r=two#frag",
+    "ALL CAPS and MiXeD cAsE and snake_case and camelCase",
+    "a" * 40,
+    "   ",
+    "",
+]
+prompts_plain = [
+    "The capital of France is",
+    "Once upon a time,",
+    "def fibonacci(n):",
+    "The three primary colors are",
+    "In 1969, humans",
+]
+prompts_chat = [
+    "What is the capital of France?",
+    "Write a haiku about the sea.",
+    "List three fruits.",
+    "What is 12 times 7?",
+    "Translate 'good morning' to Spanish.",
+]
+
+def greedy(tokens, n=64):
+    llm.reset()
+    llm.eval(tokens)
+    first = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
+    top = np.argsort(-first)[:32]
+    out = []
+    for _ in range(n):
+        logits = llm.scores[llm.n_tokens - 1]
+        tok = int(np.argmax(logits))
+        out.append(tok)
+        if tok == llm.token_eos():
+            break
+        llm.eval([tok])
+    return out, [[int(i), float(first[i])] for i in top]
+
+result = {"model": path.split("/")[-1], "tokenize": [], "generate": []}
+for text in corpus:
+    ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+    result["tokenize"].append({"text": text, "ids": ids})
+prompts = [(p, False) for p in prompts_plain]
+if chat:
+    system = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+    for p in prompts_chat:
+        text = f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{p}<|im_end|>\n<|im_start|>assistant\n"
+        prompts.append((text, True))
+for text, is_chat in prompts:
+    # BOS only where the model's metadata asks for it (SmolLM2: no; Gemma: yes).
+    add_bos = llm.metadata.get("tokenizer.ggml.add_bos_token", "false") == "true"
+    tokens = llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+    generated, top = greedy(tokens)
+    result["generate"].append({"prompt": text, "chat": is_chat, "prompt_ids": tokens, "greedy": generated,
+                               "text": llm.detokenize(generated).decode("utf-8", "replace"), "first_logits_top": top})
+json.dump(result, open(out, "w"), ensure_ascii=False, indent=1)
+print(f"wrote {out}: {len(result['tokenize'])} tokenizations, {len(result['generate'])} generations")
