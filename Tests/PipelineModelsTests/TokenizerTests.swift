@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+@testable import PipelineModels
+
+/// llama.cpp's tokenization and prompt ids for SmolLM2 (scripts/llm-reference/llama-goldens.py).
+struct LlamaGolden: Decodable {
+    struct Tokenized: Decodable {
+        let text: String
+        let ids: [Int]
+    }
+    struct Generation: Decodable {
+        let prompt: String
+        let chat: Bool
+        let prompt_ids: [Int]
+        let greedy: [Int]
+        let text: String
+    }
+    let tokenize: [Tokenized]
+    let generate: [Generation]
+
+    static func load(_ name: String) throws -> LlamaGolden {
+        try JSONDecoder().decode(
+            LlamaGolden.self, from: Data(contentsOf: URL(fileURLWithPath: goldenFolder + "/llama/\(name).json")))
+    }
+}
+
+@Suite("BPE tokenizer (SmolLM2) against llama.cpp")
+struct TokenizerTests {
+    @Test("the corpus and every prompt tokenize to llama.cpp's ids")
+    func matchesLlamaCpp() throws {
+        guard let path = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
+        let tokenizer = try BPETokenizer(gguf: try GGUFFile(path: path))
+        #expect(tokenizer.preTokenizer == .smollm)
+        let golden = try LlamaGolden.load("smollm2")
+        for case let (text, ids) in golden.tokenize.map({ ($0.text, $0.ids) }) + golden.generate.map({ ($0.prompt, $0.prompt_ids) }) {
+            #expect(tokenizer.encode(text) == ids, "\(text.debugDescription)")
+        }
+    }
+
+    @Test("decoding llama.cpp's greedy ids gives llama.cpp's text, and round-trips the corpus")
+    func decodes() throws {
+        guard let path = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
+        let tokenizer = try BPETokenizer(gguf: try GGUFFile(path: path))
+        let golden = try LlamaGolden.load("smollm2")
+        for g in golden.generate {
+            let ids = g.greedy.last == tokenizer.eos ? Array(g.greedy.dropLast()) : g.greedy
+            #expect(tokenizer.decode(ids) == g.text.replacingOccurrences(of: "<|im_end|>", with: ""), "\(g.prompt.suffix(30))")
+        }
+        for t in golden.tokenize {
+            #expect(tokenizer.decode(tokenizer.encode(t.text)) == t.text)
+        }
+    }
+
+    @Test("pre-tokenizer pieces")
+    func pieces() {
+        func split(_ s: String, _ p: PreTokenizer) -> [String] { p.split(Substring(s)).map(String.init) }
+        #expect(split("Hello world", .gpt2) == ["Hello", " world"])
+        #expect(split("I'm here   now", .gpt2) == ["I", "'m", " here", "  ", " now"])
+        #expect(split("a 123b", .gpt2) == ["a", " 123", "b"])
+        #expect(split("a 123b", .smollm) == ["a", " ", "1", "2", "3", "b"])
+        #expect(split("x\n\ny", .gpt2) == ["x", "\n", "\n", "y"])
+    }
+}
