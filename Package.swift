@@ -43,7 +43,7 @@ let package = Package(
         // Built-in nodes, registered in one visible list.
         .target(
             name: "PipelineNodes",
-            dependencies: ["PipelineCore", "PipelineWatch"],
+            dependencies: ["PipelineCore", "PipelineWatch", "PipelineMedia", "PipelineModels"],
             swiftSettings: swiftSettings
         ),
         // Users' own nodes: every conforming type in nodes/*.swift is registered by the plugin.
@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineNodesTests",
-            dependencies: ["PipelineNodes", "PipelineTesting"],
+            dependencies: ["PipelineNodes", "PipelineTesting", "PipelineMedia", "PipelineModels"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
