@@ -119,17 +119,33 @@ public final class LlamaModel: @unchecked Sendable {
 
         /// Feeds one token at the next position and returns the logits for the token after it.
         public func step(_ token: Int) throws -> [Float] {
-            let logits = try model.forward(token: token, position: position, session: self)
+            try step(embedding: try model.tokenEmbedding.row(token))
+        }
+
+        /// Feeds an input vector in place of a token's embedding (`width` floats): the way
+        /// other modalities' features (a fusion node's projected patches) enter the model.
+        public func step(embedding: [Float]) throws -> [Float] {
+            guard embedding.count == model.config.width else {
+                throw ModelError.badShape(tensor: "input embedding", expected: [model.config.width], got: [embedding.count])
+            }
+            let logits = model.forward(embedding, position: position, session: self)
             position += 1
+            return logits
+        }
+
+        /// Feeds the prompt and returns the logits after its last token.
+        public func prefill(_ tokens: [Int]) throws -> [Float] {
+            var logits: [Float] = []
+            for token in tokens { logits = try step(token) }
             return logits
         }
     }
 
     public func makeSession() -> Session { Session(model: self) }
 
-    func forward(token: Int, position pos: Int, session: Session) throws -> [Float] {
+    func forward(_ input: [Float], position pos: Int, session: Session) -> [Float] {
         let c = config
-        var x = try tokenEmbedding.row(token)
+        var x = input
         let kvWidth = c.kvHeads * c.headSize
         let group = c.heads / c.kvHeads
         let scale = 1 / Float(c.headSize).squareRoot()

@@ -1,0 +1,120 @@
+import Foundation
+
+/// What one generation asks for.
+public struct GenerationRequest: Sendable {
+    public var prompt: [Int]
+    public var maxTokens: Int
+    public var sampling: SamplingOptions
+    /// Text that ends the completion (not included in it).
+    public var stop: [String]
+
+    public init(prompt: [Int], maxTokens: Int = 256, sampling: SamplingOptions = .init(), stop: [String] = []) {
+        self.prompt = prompt
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stop = stop
+    }
+}
+
+/// Why a generation ended.
+public enum FinishReason: String, Sendable, Codable {
+    case endOfText = "eos", maxTokens = "max_tokens", stopString = "stop", contextFull = "context"
+}
+
+/// The whole completion and how long it took.
+public struct GenerationResult: Sendable {
+    public var text: String
+    public var tokens: [Int]
+    public var promptTokens: Int
+    public var finishReason: FinishReason
+    public var prefillSeconds: Double
+    public var decodeSeconds: Double
+
+    public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(promptTokens) / prefillSeconds : 0 }
+    /// Tokens after the first, over the time spent producing them.
+    public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(max(0, tokens.count - 1)) / decodeSeconds : 0 }
+}
+
+extension LoadedModel {
+    /// Runs prefill then decoding, calling `onText` with each newly completed piece of text
+    /// as tokens come (held back while it could still be the start of a stop string).
+    public func generate(_ request: GenerationRequest, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+        if let problem = request.sampling.problem { throw GenerationError.badOptions(problem) }
+        guard !request.prompt.isEmpty else { throw GenerationError.emptyPrompt }
+        let limit = model.config.contextLength
+        guard request.prompt.count < limit else {
+            throw GenerationError.contextOverflow(promptTokens: request.prompt.count, contextLength: limit)
+        }
+        let session = model.makeSession()
+        let clock = ContinuousClock()
+        let start = clock.now
+        var logits = try session.prefill(request.prompt)
+        let prefillEnd = clock.now
+        var sampler = Sampler(request.sampling)
+        var history = request.prompt
+        var generated: [Int] = []
+        var utf8 = UTF8Stream()
+        var text = ""
+        var emitted = 0  // characters of `text` already handed to onText
+        var reason = FinishReason.maxTokens
+        var firstTokenAt = prefillEnd
+
+        func flush(upTo end: Int) {
+            guard end > emitted else { return }
+            let startIndex = text.index(text.startIndex, offsetBy: emitted)
+            onText(String(text[startIndex..<text.index(text.startIndex, offsetBy: end)]))
+            emitted = end
+        }
+
+        while generated.count < request.maxTokens {
+            let token = sampler.next(logits, history: history)
+            if generated.isEmpty { firstTokenAt = clock.now }
+            if stopTokens.contains(token) {
+                reason = .endOfText
+                break
+            }
+            generated.append(token)
+            history.append(token)
+            text += utf8.push(tokenizer.bytes([token]))
+            if let cut = Self.stopMatch(in: text, stops: request.stop) {
+                text = String(text.prefix(cut))
+                reason = .stopString
+                break
+            }
+            flush(upTo: text.count - Self.heldBack(text, stops: request.stop))
+            if generated.count == request.maxTokens { break }
+            if session.position + 1 >= limit {
+                reason = .contextFull
+                break
+            }
+            logits = try session.step(token)
+        }
+        if reason != .stopString { text += utf8.finish() }
+        flush(upTo: text.count)
+        let end = clock.now
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        return GenerationResult(
+            text: text, tokens: generated, promptTokens: request.prompt.count, finishReason: reason,
+            prefillSeconds: seconds(prefillEnd - start), decodeSeconds: seconds(end - firstTokenAt))
+    }
+
+    /// Character offset where the first stop string begins, if one occurs.
+    static func stopMatch(in text: String, stops: [String]) -> Int? {
+        stops.compactMap { stop -> Int? in
+            guard !stop.isEmpty, let r = text.range(of: stop) else { return nil }
+            return text.distance(from: text.startIndex, to: r.lowerBound)
+        }.min()
+    }
+
+    /// How many trailing characters could still grow into a stop string.
+    static func heldBack(_ text: String, stops: [String]) -> Int {
+        var held = 0
+        for stop in stops where !stop.isEmpty {
+            for n in stride(from: min(stop.count - 1, text.count), to: 0, by: -1) where text.hasSuffix(stop.prefix(n)) {
+                held = max(held, n)
+                break
+            }
+        }
+        return held
+    }
+}
