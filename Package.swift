@@ -120,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "PipelineCLI",
             dependencies: [
-                "PipelineCore", "PipelineNodes", "PipelineWatch", "CustomNodes",
+                "PipelineCore", "PipelineNodes", "PipelineWatch", "PipelineModels", "CustomNodes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

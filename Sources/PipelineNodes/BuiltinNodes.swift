@@ -22,5 +22,7 @@ public enum BuiltinNodes {
         // Flow utilities
         Identity.self,
         Delay.self,
+        // Models
+        LLMGenerate.self,
     ]
 }

@@ -7,6 +7,9 @@ public struct GenerationRequest: Sendable {
     public var sampling: SamplingOptions
     /// Text that ends the completion (not included in it).
     public var stop: [String]
+    /// Input vectors (`width` floats each) fed before the prompt's tokens, in place of token
+    /// embeddings: how features of other modalities (a fusion node's output) prefix a prompt.
+    public var prefix: [[Float]] = []
 
     public init(prompt: [Int], maxTokens: Int = 256, sampling: SamplingOptions = .init(), stop: [String] = []) {
         self.prompt = prompt
@@ -42,12 +45,13 @@ extension LoadedModel {
         if let problem = request.sampling.problem { throw GenerationError.badOptions(problem) }
         guard !request.prompt.isEmpty else { throw GenerationError.emptyPrompt }
         let limit = model.config.contextLength
-        guard request.prompt.count < limit else {
-            throw GenerationError.contextOverflow(promptTokens: request.prompt.count, contextLength: limit)
+        guard request.prefix.count + request.prompt.count < limit else {
+            throw GenerationError.contextOverflow(promptTokens: request.prefix.count + request.prompt.count, contextLength: limit)
         }
         let session = model.makeSession()
         let clock = ContinuousClock()
         let start = clock.now
+        for vector in request.prefix { _ = try session.step(embedding: vector) }
         var logits = try session.prefill(request.prompt)
         let prefillEnd = clock.now
         var sampler = Sampler(request.sampling)
@@ -94,7 +98,7 @@ extension LoadedModel {
         let end = clock.now
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
         return GenerationResult(
-            text: text, tokens: generated, promptTokens: request.prompt.count, finishReason: reason,
+            text: text, tokens: generated, promptTokens: request.prefix.count + request.prompt.count, finishReason: reason,
             prefillSeconds: seconds(prefillEnd - start), decodeSeconds: seconds(end - firstTokenAt))
     }
 

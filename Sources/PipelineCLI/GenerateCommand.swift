@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import PipelineModels
+
+/// `pipeline generate`: one completion from a GGUF model, streamed to stdout.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate text with a GGUF model; the completion streams to stdout, timings go to stderr.")
+
+    @Option(help: "A .gguf path, or a file name (or unique prefix) in the model folder.") var model: String
+    @Option(help: "The prompt. Without --chat it is tokenized as given (special tokens such as <|im_start|> recognised).")
+    var prompt: String
+    @Flag(help: "Wrap the prompt as a user message in the model's chat template.") var chat = false
+    @Option(help: "A system message (with --chat).") var system: String?
+    @Option(help: "The most tokens to generate.") var maxTokens = 256
+    @Option(help: "0 is greedy.") var temperature: Float = 0
+    @Option(help: "Sample among the k most likely tokens (0: all).") var topK = 0
+    @Option(help: "Nucleus sampling threshold (1: off).") var topP: Float = 1
+    @Option(help: "Drop tokens below min-p times the top probability (0: off).") var minP: Float = 0
+    @Option(help: "Penalty for recently seen tokens (1: off).") var repeatPenalty: Float = 1
+    @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
+    @Option(help: "A string that ends the completion (repeatable).") var stop: [String] = []
+
+    func run() throws {
+        let sampling = SamplingOptions(
+            temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
+        if let problem = sampling.problem { throw ValidationError(problem) }
+        guard maxTokens > 0 else { throw ValidationError("--max-tokens must be at least 1") }
+        do {
+            let loaded = try LoadedModel.shared(path: LoadedModel.resolve(model))
+            var text = prompt
+            if chat {
+                guard let template = loaded.chatTemplate else {
+                    throw GenerationError.noChatTemplate((loaded.path as NSString).lastPathComponent)
+                }
+                var turns = [ChatMessage(role: "user", content: prompt)]
+                if let system { turns.insert(ChatMessage(role: "system", content: system), at: 0) }
+                text = try template.render(turns)
+            }
+            let request = GenerationRequest(
+                prompt: loaded.tokenizer.encode(text), maxTokens: maxTokens, sampling: sampling, stop: stop)
+            let result = try loaded.generate(request) { piece in
+                FileHandle.standardOutput.write(Data(piece.utf8))
+            }
+            FileHandle.standardOutput.write(Data("\n".utf8))
+            FileHandle.standardError.write(Data((String(
+                format: "%d prompt tokens, %.1f tok/s prefill; %d tokens, %.1f tok/s decode; stopped: %@",
+                result.promptTokens, result.prefillTokensPerSecond, result.tokens.count, result.decodeTokensPerSecond,
+                result.finishReason.rawValue) + "\n").utf8))
+        } catch let error as GenerationError {
+            Terminal.error("\(error)")
+            throw Exit.failed
+        } catch let error as GGUFError {
+            Terminal.error("\(error)")
+            throw Exit.failed
+        } catch let error as ModelError {
+            Terminal.error("\(error)")
+            throw Exit.failed
+        } catch let error as JinjaError {
+            Terminal.error("\(error)")
+            throw Exit.failed
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import PipelineCore
+import PipelineModels
+
+/// Generates text with a GGUF language model: a prompt (or chat messages) in, the completion
+/// out as it is produced (`tokens`), then the whole text and a record with timings.
+final class LLMGenerate: PipelineNode {
+    static let type = "llm.generate"
+    static let summary = "Generates text from a prompt or chat messages with a GGUF model (streams tokens)."
+    static let inputs = [PortSpec("prompt", .any)]
+    static let outputs = [PortSpec("tokens", .text), PortSpec("text", .text), PortSpec("result", .json)]
+    static let options = [
+        OptionSpec("model", .string, default: "SmolLM2-135M-Instruct.Q4_1.gguf",
+            doc: "a .gguf path (relative to the pipeline file) or a file name in the model folder (~/.cache/pipeline/models or $PIPELINE_MODELS)"),
+        OptionSpec("chat", .bool, default: true,
+            doc: "wrap text prompts as a user message in the chat template; false tokenizes the prompt as given (special tokens recognised)"),
+        OptionSpec("system", .string, doc: "a system message put before the conversation (chat mode)"),
+        OptionSpec("chat_template", .string, doc: "a Jinja chat template to use instead of the model's own"),
+        OptionSpec("max_tokens", .int, default: 256, range: 1...1_000_000, doc: "the most tokens to generate"),
+        OptionSpec("temperature", .double, default: 0, range: 0...100, doc: "0 is greedy; higher samples more freely"),
+        OptionSpec("top_k", .int, default: 0, range: 0...1_000_000, doc: "sample among the k most likely tokens (0: all)"),
+        OptionSpec("top_p", .double, default: 1, range: 0.000001...1, doc: "sample among the most likely tokens whose probabilities reach p"),
+        OptionSpec("min_p", .double, default: 0, range: 0...0.999999, doc: "drop tokens below min_p times the top probability"),
+        OptionSpec("repeat_penalty", .double, default: 1, range: 0.01...100, doc: "penalise tokens seen in the last repeat_last_n (1: off)"),
+        OptionSpec("repeat_last_n", .int, default: 64, range: 0...1_000_000, doc: "how many recent tokens the penalty looks at"),
+        OptionSpec("seed", .int, default: 0, range: 0...9_007_199_254_740_991, doc: "random seed: the same seed repeats a sampled run"),
+        OptionSpec("stop", .strings, default: .array([]), doc: "strings that end the completion (not included)"),
+    ]
+    static let example = """
+        - id: answer
+          type: llm.generate
+          inputs: {prompt: question.text}
+          with: {max_tokens: 64, system: "Answer in one sentence."}
+        """
+
+    private let model: LoadedModel
+    private let template: ChatTemplate?
+    private let chat: Bool
+    private let system: String?
+    private let maxTokens: Int
+    private let sampling: SamplingOptions
+    private let stop: [String]
+
+    init(options: Options, context: NodeContext) throws {
+        var name = options.string("model")!
+        if name.contains("/") && !name.hasPrefix("/") { name = context.pipelineDirectory + "/" + name }
+        model = try LoadedModel.shared(path: LoadedModel.resolve(name))
+        if let source = options.string("chat_template") {
+            template = try ChatTemplate(source)
+        } else {
+            template = model.chatTemplate
+        }
+        chat = options.bool("chat")!
+        system = options.string("system")
+        maxTokens = options.int("max_tokens")!
+        sampling = SamplingOptions(
+            temperature: Float(options.double("temperature")!), topK: options.int("top_k")!,
+            topP: Float(options.double("top_p")!), minP: Float(options.double("min_p")!),
+            repetitionPenalty: Float(options.double("repeat_penalty")!), repetitionWindow: options.int("repeat_last_n")!,
+            seed: UInt64(options.int("seed")!))
+        if let problem = sampling.problem { throw NodeError(problem) }
+        stop = options.strings("stop") ?? []
+        if chat && template == nil {
+            throw NodeError(GenerationError.noChatTemplate((model.path as NSString).lastPathComponent).description)
+        }
+    }
+
+    func process(_ input: NodeInput, _ output: NodeOutput) throws {
+        let (promptText, prefix) = try prompt(from: input.value)
+        var request = GenerationRequest(prompt: model.tokenizer.encode(promptText), maxTokens: maxTokens, sampling: sampling, stop: stop)
+        request.prefix = prefix
+        var piece = 0
+        var emitError: (any Error)?
+        let result: GenerationResult
+        do {
+            result = try model.generate(request) { text in
+                guard emitError == nil else { return }
+                do { try output.emit(.string(text), to: "tokens", sequence: piece) } catch { emitError = error }
+                piece += 1
+            }
+        } catch let error as GenerationError {
+            throw NodeError(error.description)
+        }
+        if let emitError { throw emitError }
+        try output.emit(.string(result.text), to: "text")
+        try output.emit(.object([
+            "text": .string(result.text),
+            "model": .string((model.path as NSString).lastPathComponent),
+            "prompt_tokens": .int(result.promptTokens),
+            "completion_tokens": .int(result.tokens.count),
+            "finish_reason": .string(result.finishReason.rawValue),
+            "prefill_tokens_per_second": .double((result.prefillTokensPerSecond * 10).rounded() / 10),
+            "decode_tokens_per_second": .double((result.decodeTokensPerSecond * 10).rounded() / 10),
+        ]), to: "result")
+    }
+
+    /// The prompt text for an input: text (wrapped as a user turn in chat mode), an array of
+    /// `{role, content}` messages, or an object with `messages` or `prompt` (and optional
+    /// `embeddings`, a list of vectors fed before the prompt).
+    private func prompt(from value: Value) throws -> (String, [[Float]]) {
+        var messages: [ChatMessage]? = nil
+        var text: String? = value.stringValue
+        var prefix: [[Float]] = []
+        switch value {
+        case .array(let list):
+            messages = try list.map(message)
+        case .object(let fields):
+            if case .array(let list)? = fields["messages"] { messages = try list.map(message) }
+            text = fields["prompt"]?.stringValue
+            if case .array(let vectors)? = fields["embeddings"] {
+                prefix = try vectors.map { v in
+                    guard case .array(let xs) = v, let floats = Optional(xs.compactMap(\.doubleValue)), floats.count == xs.count else {
+                        throw NodeError("embeddings must be a list of number lists")
+                    }
+                    return floats.map { Float($0) }
+                }
+            }
+            if messages == nil && text == nil { throw NodeError("expected 'messages' or 'prompt' in the input object") }
+        default:
+            guard text != nil else { throw NodeError("expected text or chat messages, got \(value.kindName)") }
+        }
+        if !chat {
+            guard let text else { throw NodeError("chat messages need chat: true") }
+            return (text, prefix)
+        }
+        var turns = messages ?? [ChatMessage(role: "user", content: text ?? "")]
+        if let system, turns.first?.role != "system" { turns.insert(ChatMessage(role: "system", content: system), at: 0) }
+        do {
+            return (try template!.render(turns), prefix)
+        } catch let error as JinjaError {
+            throw NodeError(error.description)
+        }
+    }
+
+    private func message(_ v: Value) throws -> ChatMessage {
+        guard case .object(let f) = v, let role = f["role"]?.stringValue, let content = f["content"]?.stringValue else {
+            throw NodeError("each chat message needs 'role' and 'content' strings")
+        }
+        return ChatMessage(role: role, content: content)
+    }
+}
