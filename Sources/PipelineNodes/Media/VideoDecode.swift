@@ -1,7 +1,7 @@
 import PipelineCore
 import PipelineMedia
 
-/// Decodes the frames of a video file, sampled (all, fps, every n-th, keyframes) within a
+/// Decodes the frames of a video file, sampled (all, fps or interval, every n-th, keyframes) within a
 /// time range, and emits each selected frame as soon as it is decoded.
 ///
 /// Frames are never collected: the decoder holds one output frame (plus its own reorder
@@ -19,6 +19,8 @@ final class VideoDecode: PipelineNode {
     static let options = [
         OptionSpec("fps", .double, default: 0.0, range: 0...1000,
             doc: "emit about this many frames per second: the first frame at or after each tick (0: off)"),
+        OptionSpec("interval", .double, default: 0.0, range: 0...1e9,
+            doc: "emit a frame every this many seconds: the same as fps = 1 / interval (0: off)"),
         OptionSpec("every", .int, default: 0, range: 0...1_000_000, doc: "emit every n-th frame: 0, n, 2n, … (0: off)"),
         OptionSpec("keyframes", .bool, default: false, doc: "emit only keyframes (the others are not even decoded: fast)"),
         OptionSpec("start", .double, default: 0.0, range: 0...1e9, doc: "first time to emit, in seconds (the decoder seeks there)"),
@@ -44,9 +46,11 @@ final class VideoDecode: PipelineNode {
 
     init(options: Options, context: NodeContext) throws {
         MediaSupport.configureLogging
-        let fps = options.double("fps")!, every = options.int("every")!, keyframes = options.bool("keyframes")!
-        let chosen = [fps > 0 ? "fps" : nil, every > 0 ? "every" : nil, keyframes ? "keyframes" : nil].compactMap { $0 }
-        guard chosen.count <= 1 else { throw NodeError("set only one of fps, every and keyframes (got \(chosen.joined(separator: ", ")))") }
+        let interval = options.double("interval")!
+        let fps = interval > 0 ? 1 / interval : options.double("fps")!
+        let every = options.int("every")!, keyframes = options.bool("keyframes")!
+        let chosen = [options.double("fps")! > 0 ? "fps" : nil, interval > 0 ? "interval" : nil, every > 0 ? "every" : nil, keyframes ? "keyframes" : nil].compactMap { $0 }
+        guard chosen.count <= 1 else { throw NodeError("set only one of fps, interval, every and keyframes (got \(chosen.joined(separator: ", ")))") }
         let sampling: VideoSampling = fps > 0 ? .fps(fps) : every > 0 ? .everyNth(every) : keyframes ? .keyframes : .all
         let start = options.double("start")!, end = options.double("end")!
         guard end == 0 || end > start else { throw NodeError("end \(end) must be after start \(start)") }
