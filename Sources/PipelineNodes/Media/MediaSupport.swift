@@ -19,7 +19,7 @@ enum MediaSupport {
             "quiet": .quiet, "panic": .panic, "fatal": .fatal, "error": .error, "warning": .warning,
             "info": .info, "verbose": .verbose, "debug": .debug,
         ]
-        FFmpegLog.setLevel(name.flatMap { levels[$0] } ?? .fatal)
+        FFmpegLog.setLevel(name.flatMap { levels[$0] } ?? .quiet)
     }()
 
     /// The path on the input, or a per-item error saying what came instead.
