@@ -12,6 +12,8 @@ public enum BuiltinNodes {
         // Sinks
         JSONLSink.self,
         FilesSink.self,
+        ImageSink.self,
+        AudioSink.self,
         // Text and JSON
         TextRead.self,
         TextSplit.self,
@@ -19,6 +21,13 @@ public enum BuiltinNodes {
         JSONMerge.self,
         JSONGet.self,
         FileInfo.self,
+        // Media
+        ImageDecode.self,
+        AudioDecode.self,
+        VideoDecode.self,
+        ImageResize.self,
+        ImageNormalize.self,
+        ImageTiles.self,
         // Flow utilities
         Identity.self,
         Delay.self,

@@ -42,5 +42,7 @@ import Testing
         var maxDiff: Float = 0
         for i in 0..<min(back.count, audio.samples.count) { maxDiff = max(maxDiff, abs(back[i] - max(-1, min(1, audio.samples[i])))) }
         #expect(maxDiff <= tolerance)
+        // The in-memory encoding is byte for byte the streamed file.
+        #expect(try WAVWriter.encode(audio, encoding: encoding) == [UInt8](try Data(contentsOf: URL(fileURLWithPath: out))))
     }
 }

@@ -51,13 +51,17 @@ public final class WAVWriter {
         }
     }
 
-    private var bytesPerSample: Int { encoding == .float32 ? 4 : 2 }
-
     private func header() -> Data {
+        Self.header(sampleRate: sampleRate, channels: channels, encoding: encoding, dataBytes: dataBytes)
+    }
+
+    /// The RIFF/WAVE header for `dataBytes` bytes of samples.
+    static func header(sampleRate: Int, channels: Int, encoding: Encoding, dataBytes: Int) -> Data {
         var d = Data()
         func u32(_ v: Int) { var x = UInt32(truncatingIfNeeded: v).littleEndian; withUnsafeBytes(of: &x) { d.append(contentsOf: $0) } }
         func u16(_ v: Int) { var x = UInt16(truncatingIfNeeded: v).littleEndian; withUnsafeBytes(of: &x) { d.append(contentsOf: $0) } }
         let isFloat = encoding == .float32
+        let bytesPerSample = isFloat ? 4 : 2
         let fmtSize = isFloat ? 18 : 16
         let factSize = isFloat ? 12 : 0
         d.append(contentsOf: Array("RIFF".utf8)); u32(4 + (8 + fmtSize) + factSize + 8 + dataBytes)
@@ -73,6 +77,30 @@ public final class WAVWriter {
         return d
     }
 
+    /// The samples in `encoding`, little-endian.
+    static func sampleBytes(_ samples: [Float], encoding: Encoding) -> Data {
+        switch encoding {
+        case .float32:
+            return samples.map { $0.bitPattern.littleEndian }.withUnsafeBufferPointer { Data(buffer: $0) }
+        case .pcm16:
+            let ints = samples.map { Int16((max(-1, min(1, $0)) * 32767).rounded()).littleEndian }
+            return ints.withUnsafeBufferPointer { Data(buffer: $0) }
+        }
+    }
+
+    /// A whole WAV file in memory, for callers that publish files their own way
+    /// (the engine's atomic writer). Byte-identical to what `write(_:to:encoding:)` produces.
+    public static func encode(_ audio: AudioSamples, encoding: Encoding = .float32) throws -> [UInt8] {
+        guard audio.sampleRate > 0, audio.channels > 0 else {
+            throw MediaError.invalidArgument("WAV \(audio.sampleRate) Hz \(audio.channels) channels")
+        }
+        guard audio.samples.count % audio.channels == 0 else {
+            throw MediaError.invalidArgument("\(audio.samples.count) samples is not a multiple of \(audio.channels) channels")
+        }
+        let data = sampleBytes(audio.samples, encoding: encoding)
+        return Array(header(sampleRate: audio.sampleRate, channels: audio.channels, encoding: encoding, dataBytes: data.count) + data)
+    }
+
     private func write(_ data: Data) throws {
         do { try handle.write(contentsOf: data) } catch {
             throw MediaError.writeFailed(path: path, message: "\(error.localizedDescription)")
@@ -82,14 +110,7 @@ public final class WAVWriter {
     /// Appends interleaved samples (`count` a multiple of `channels`).
     public func append(_ samples: [Float]) throws {
         precondition(samples.count % channels == 0, "sample count is not a multiple of the channel count")
-        var data: Data
-        switch encoding {
-        case .float32:
-            data = samples.withUnsafeBufferPointer { Data(buffer: $0) }
-        case .pcm16:
-            let ints = samples.map { Int16((max(-1, min(1, $0)) * 32767).rounded()).littleEndian }
-            data = ints.withUnsafeBufferPointer { Data(buffer: $0) }
-        }
+        let data = Self.sampleBytes(samples, encoding: encoding)
         try write(data)
         dataBytes += data.count
     }
