@@ -97,7 +97,8 @@ let package = Package(
         .target(
             name: "PipelineTensor",
             dependencies: ["CKernels"],
-            swiftSettings: swiftSettings
+            // Optimised in debug builds too: tests run real models through these loops.
+            swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .testTarget(
             name: "PipelineTensorTests",
@@ -108,7 +109,7 @@ let package = Package(
         .target(
             name: "PipelineModels",
             dependencies: ["PipelineTensor"],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .testTarget(
             name: "PipelineModelsTests",
