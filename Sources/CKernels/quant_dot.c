@@ -7,6 +7,7 @@
 
 static int forced_portable = 0;
 void pl_force_portable(int on) { forced_portable = on; }
+int pl_kernels_portable(void) { return forced_portable || !pl_cpu_has_avx2(); }
 
 int pl_cpu_has_avx2(void) {
     static int cached = -1;

@@ -10,7 +10,9 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "A .gguf path, or a file name (or unique prefix) in the model folder.") var model: String
     @Option(help: "The prompt. Without --chat it is tokenized as given (special tokens such as <|im_start|> recognised).")
-    var prompt: String
+    var prompt: String?
+    @Option(help: "Read the prompt from a file instead.") var promptFile: String?
+    @Flag(help: "Keep generating past the end-of-text token (for benchmarks).") var ignoreEos = false
     @Flag(help: "Wrap the prompt as a user message in the model's chat template.") var chat = false
     @Option(help: "A system message (with --chat).") var system: String?
     @Option(help: "The most tokens to generate.") var maxTokens = 256
@@ -27,6 +29,16 @@ struct GenerateCommand: ParsableCommand {
             temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
         if let problem = sampling.problem { throw ValidationError(problem) }
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be at least 1") }
+        guard (prompt == nil) != (promptFile == nil) else { throw ValidationError("give one of --prompt and --prompt-file") }
+        let prompt: String
+        if let promptFile {
+            guard let text = try? String(contentsOfFile: promptFile, encoding: .utf8) else {
+                throw ValidationError("cannot read --prompt-file \(promptFile)")
+            }
+            prompt = text
+        } else {
+            prompt = self.prompt!
+        }
         do {
             let loaded = try LoadedModel.shared(path: LoadedModel.resolve(model))
             var text = prompt
@@ -38,8 +50,9 @@ struct GenerateCommand: ParsableCommand {
                 if let system { turns.insert(ChatMessage(role: "system", content: system), at: 0) }
                 text = try template.render(turns)
             }
-            let request = GenerationRequest(
+            var request = GenerationRequest(
                 prompt: loaded.tokenizer.encode(text), maxTokens: maxTokens, sampling: sampling, stop: stop)
+            request.ignoreEndOfText = ignoreEos
             let result = try loaded.generate(request) { piece in
                 FileHandle.standardOutput.write(Data(piece.utf8))
             }

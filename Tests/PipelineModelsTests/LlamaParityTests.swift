@@ -2,15 +2,15 @@ import Foundation
 import Testing
 
 @testable import PipelineModels
+import PipelineTensor
 
-/// SmolLM2 against llama.cpp on the same GGUF: first-step logits and greedy ids.
-///
-/// Not yet exact: logits differ from llama.cpp's by up to about 0.5 (of values around 20), so
-/// greedy runs agree fully on some prompts and part-way on others. Suspected cause: ggml's
-/// SIMD exp/SiLU approximations and operation order, whose tiny differences flip Q8 activation
-/// roundings and grow over 30 layers. Until that is matched, this test asserts the bound that
-/// catches real bugs (a wrong RoPE pairing or layout moves logits by whole units) and prints
-/// the agreement.
+/// SmolLM2 against llama.cpp 0.3.36 on the same GGUF (goldens by scripts/llm-reference/llama-goldens.py,
+/// prompts fed one token at a time): the first step's logits are bit-identical and 64 greedy
+/// tokens are the same ids. Exactness comes from doing every operation in ggml's order: Q8_1/Q8_0
+/// activation quantization (127/amax, round half to even), the AVX2 block dot products, RoPE with
+/// fused multiply-adds, f16 K/V cache with transposed V, f16 attention dots with ggml's
+/// accumulator layout, ggml's vector exp in softmax and SiLU. On a CPU without AVX2 the portable
+/// kernels round differently, so there only closeness is required.
 @Suite("Llama forward pass against llama.cpp", .serialized)
 struct LlamaParityTests {
     struct Logits: Decodable {
@@ -37,8 +37,8 @@ struct LlamaParityTests {
         for pair in case_.first_logits_top {
             maxDiff = max(maxDiff, abs(Double(logits[Int(pair[0])]) - pair[1]))
         }
-        print("llama parity: prompt \(index) max |logit - llama.cpp| over its top 32 = \(maxDiff)")
-        #expect(maxDiff < 1.0, "prompt \(index): max |logit - llama.cpp| over its top 32 = \(maxDiff)")
+        let exact = QuantizedDot.usesAVX2
+        #expect(maxDiff <= (exact ? 0 : 0.5), "prompt \(index): max |logit - llama.cpp| over its top 32 = \(maxDiff)")
         var generated: [Int] = []
         var next = logits.indices.max { logits[$0] < logits[$1] }!
         while generated.count < case_.greedy.count {
@@ -47,7 +47,8 @@ struct LlamaParityTests {
             logits = try session.step(next)
             next = logits.indices.max { logits[$0] < logits[$1] }!
         }
-        let agree = zip(generated, case_.greedy).prefix { $0 == $1 }.count
-        print("llama parity: prompt \(index) greedy agrees for \(agree) of \(case_.greedy.count) tokens")
+        if exact {
+            #expect(generated == case_.greedy, "prompt \(index): greedy ids differ from llama.cpp's")
+        }
     }
 }

@@ -88,7 +88,7 @@ struct QuantizedDotTests {
         x[7] = 1.27
         let q = x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: 32, as: .q8_0) }
         #expect(Int8(bitPattern: q[2 + 3]) == -127)
-        #expect(Int8(bitPattern: q[2 + 7]) == 64)  // 1.27 / 0.02 = 63.5, rounded away from zero
+        #expect(Int8(bitPattern: q[2 + 7]) == 64)  // 1.27 × 127/2.54 = 63.5, rounded half to even
         #expect(q[2 + 0] == 0)
     }
 }

@@ -6,6 +6,10 @@ continuation (token ids) plus the first step's logits (top 32 ids with values).
     python3 -m venv /root/venvs/llama && /root/venvs/llama/bin/pip install numpy llama-cpp-python==0.3.36
     /root/venvs/llama/bin/python scripts/llm-reference/llama-goldens.py MODEL.gguf OUT.json [--chat]
 
+or, with the library scripts/llm-reference/build-llama-cpp builds from the same release:
+
+    PYTHONPATH=$SRC LLAMA_CPP_LIB_PATH=$SRC/vendor/llama.cpp/build/bin python3 scripts/llm-reference/llama-goldens.py ...
+
 Note: on SmolLM2 Q4_1, llama.cpp answers the chat "What is the capital of France?" with
 "L'Étoile, la Marseillaise, ..." (greedy, and create_chat_completion agrees); the fp32 model's
 "The capital of France is Paris." is not what this quantized file gives. Parity is with the file.
@@ -52,8 +56,14 @@ prompts_chat = [
 ]
 
 def greedy(tokens, n=64):
+    # The prompt goes in one token at a time, so every step takes llama.cpp's matrix-vector
+    # path (the one decoding uses). Batched prompt processing (8 or more tokens) switches the
+    # attention products to tinyBLAS GEMM, whose summation order differs in the last bits from
+    # the matrix-vector path: llama.cpp's batched and token-by-token runs disagree with each
+    # other at near-ties. Our engine matches the matrix-vector path exactly.
     llm.reset()
-    llm.eval(tokens)
+    for t in tokens:
+        llm.eval([t])
     first = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
     top = np.argsort(-first)[:32]
     out = []

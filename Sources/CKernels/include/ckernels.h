@@ -14,4 +14,28 @@ float pl_dot_q8_0_q8_0(const void *w, const void *a, int n);
 float pl_dot_q4_0_q8_0(const void *w, const void *a, int n);
 float pl_dot_q4_1_q8_1(const void *w, const void *a, int n);
 
+/// Quantizes n floats (whole 32-blocks) to Q8_0 (34-byte blocks) or Q8_1 (36-byte blocks:
+/// f16 d, f16 d*sum, 32 x i8), scaling by 127/amax and rounding half to even as ggml's x86
+/// kernels do.
+void pl_quantize_q8_0(const float *x, void *out, int n);
+void pl_quantize_q8_1(const float *x, void *out, int n);
+
+/// ggml_vec_dot_f16's order: n a multiple of 32, four 8-lane FMA accumulators, then a fixed
+/// reduction tree.
+float pl_dot_f16(const uint16_t *x, const uint16_t *y, int n);
+
+/// y[i] = silu(gate[i]) * up[i] with ggml's vector exp approximation.
+void pl_swiglu(const float *gate, const float *up, float *y, int n);
+
+/// Writes exp(x[i] - max) to y and returns their sum (in double, summed 8 at a time).
+double pl_softmax_exp(const float *x, float *y, float max, int n);
+
+/// One attention head as llama.cpp computes it without flash attention: scores are f16 dots of
+/// q (rounded to f16) with the cached keys, scaled, softmaxed, rounded to f16 and dotted with
+/// the transposed value rows. keys: n_kv rows of d halves, key_stride halves apart; values_t:
+/// d rows of at least padded(n_kv) halves, value_stride apart, zero past n_kv. scratch: room
+/// for 2 * padded(n_kv) + d floats. padded(n) rounds n up to 32.
+void pl_attention_head(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
+                       int value_stride, int n_kv, int d, float scale, float *out, float *scratch);
+
 #endif

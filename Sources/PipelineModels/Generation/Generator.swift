@@ -10,6 +10,8 @@ public struct GenerationRequest: Sendable {
     /// Input vectors (`width` floats each) fed before the prompt's tokens, in place of token
     /// embeddings: how features of other modalities (a fusion node's output) prefix a prompt.
     public var prefix: [[Float]] = []
+    /// Generate past end-of-text tokens (benchmarks that need a fixed count).
+    public var ignoreEndOfText = false
 
     public init(prompt: [Int], maxTokens: Int = 256, sampling: SamplingOptions = .init(), stop: [String] = []) {
         self.prompt = prompt
@@ -73,7 +75,7 @@ extension LoadedModel {
         while generated.count < request.maxTokens {
             let token = sampler.next(logits, history: history)
             if generated.isEmpty { firstTokenAt = clock.now }
-            if stopTokens.contains(token) {
+            if stopTokens.contains(token) && !request.ignoreEndOfText {
                 reason = .endOfText
                 break
             }

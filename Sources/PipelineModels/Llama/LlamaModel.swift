@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 import PipelineTensor
 
 /// Why a model could not be built from a file.
@@ -104,17 +105,64 @@ public final class LlamaModel: @unchecked Sendable {
         outputNorm = try vector("output_norm.weight", w)
     }
 
-    /// Per-sequence state: the KV cache, stored as f16 like llama.cpp's default cache.
+    /// Per-sequence state: the KV cache as llama.cpp keeps it without flash attention (f16
+    /// keys by position; f16 values transposed, one row per head dimension, zero past the end)
+    /// and the scratch buffers one step reuses.
     public final class Session {
         let model: LlamaModel
-        var keys: [[Float16]]
-        var values: [[Float16]]
         public private(set) var position = 0
+        /// Positions the cache holds before it grows.
+        private(set) var capacity = 0
+        var keys: [[UInt16]]
+        var values: [[UInt16]]
+        // Scratch, allocated once per session.
+        let x, h, q, k, v, attention, projected, gate, up, act, down, logits: UnsafeMutablePointer<Float>
+        let activations: UnsafeMutableRawPointer
+        var attentionScratch: [Float] = []
+        /// Receives named intermediates (llama.cpp's callback names) when set: for debugging parity.
+        public var trace: ((String, [Float]) -> Void)?
 
         init(model: LlamaModel) {
             self.model = model
-            keys = Array(repeating: [], count: model.config.layers)
-            values = Array(repeating: [], count: model.config.layers)
+            let c = model.config
+            keys = Array(repeating: [], count: c.layers)
+            values = Array(repeating: [], count: c.layers)
+            let kv = c.kvHeads * c.headSize
+            func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                p.initialize(repeating: 0, count: n)
+                return p
+            }
+            x = buffer(c.width); h = buffer(c.width); attention = buffer(c.heads * c.headSize)
+            projected = buffer(c.width); down = buffer(c.width)
+            q = buffer(c.heads * c.headSize); k = buffer(kv); v = buffer(kv)
+            gate = buffer(c.ffnWidth); up = buffer(c.ffnWidth); act = buffer(c.ffnWidth)
+            logits = buffer(c.vocabSize)
+            activations = UnsafeMutableRawPointer.allocate(byteCount: max(c.width, c.ffnWidth, c.heads * c.headSize) / 32 * 292, alignment: 64)
+            grow(to: 256)
+        }
+
+        deinit {
+            for p in [x, h, q, k, v, attention, projected, gate, up, act, down, logits] { p.deallocate() }
+            activations.deallocate()
+        }
+
+        /// Re-lays the cache for at least `positions` positions (values are stored transposed,
+        /// so their row stride is the capacity).
+        func grow(to positions: Int) {
+            let c = model.config
+            let newCapacity = max(positions, capacity * 2)
+            let kv = c.kvHeads * c.headSize
+            for l in 0..<c.layers {
+                keys[l] += [UInt16](repeating: 0, count: (newCapacity - capacity) * kv)
+                var t = [UInt16](repeating: 0, count: newCapacity * kv)
+                for row in 0..<kv {
+                    for p in 0..<position { t[row * newCapacity + p] = values[l][row * capacity + p] }
+                }
+                values[l] = t
+            }
+            capacity = newCapacity
+            attentionScratch = .init(repeating: 0, count: 2 * ((newCapacity + 31) / 32 * 32) + c.headSize)
         }
 
         /// Feeds one token at the next position and returns the logits for the token after it.
@@ -128,9 +176,11 @@ public final class LlamaModel: @unchecked Sendable {
             guard embedding.count == model.config.width else {
                 throw ModelError.badShape(tensor: "input embedding", expected: [model.config.width], got: [embedding.count])
             }
-            let logits = model.forward(embedding, position: position, session: self)
+            if position + 1 > capacity { grow(to: position + 1) }
+            embedding.withUnsafeBufferPointer { x.update(from: $0.baseAddress!, count: $0.count) }
+            model.forward(self)
             position += 1
-            return logits
+            return Array(UnsafeBufferPointer(start: logits, count: model.config.vocabSize))
         }
 
         /// Feeds the prompt and returns the logits after its last token.
@@ -143,72 +193,81 @@ public final class LlamaModel: @unchecked Sendable {
 
     public func makeSession() -> Session { Session(model: self) }
 
-    func forward(_ input: [Float], position pos: Int, session: Session) -> [Float] {
+    /// One decoding step at `session.position`, input in `session.x`, logits into `session.logits`,
+    /// in llama.cpp's operation order.
+    func forward(_ s: Session) {
         let c = config
-        var x = input
+        let pos = s.position
         let kvWidth = c.kvHeads * c.headSize
         let group = c.heads / c.kvHeads
         let scale = 1 / Float(c.headSize).squareRoot()
+        let threads = self.threads
         for (l, layer) in layers.enumerated() {
-            let h = rmsNorm(x, layer.attnNorm)
-            var q = layer.wq.multiply(h, threads: threads)
-            var k = layer.wk.multiply(h, threads: threads)
-            let v = layer.wv.multiply(h, threads: threads)
-            rope(&q, heads: c.heads, position: pos)
-            rope(&k, heads: c.kvHeads, position: pos)
-            session.keys[l] += k.map { Float16($0) }
-            session.values[l] += v.map { Float16($0) }
-            var attention = [Float](repeating: 0, count: c.width)
-            let steps = pos + 1
-            session.keys[l].withUnsafeBufferPointer { keys in
-                session.values[l].withUnsafeBufferPointer { values in
-                    var scores = [Float](repeating: 0, count: steps)
-                    for head in 0..<c.heads {
-                        let kvHead = head / group
-                        let qOff = head * c.headSize
-                        var maxScore = -Float.infinity
-                        for t in 0..<steps {
-                            let kOff = t * kvWidth + kvHead * c.headSize
-                            var s: Float = 0
-                            for d in 0..<c.headSize { s += q[qOff + d] * Float(keys[kOff + d]) }
-                            scores[t] = s * scale
-                            maxScore = max(maxScore, scores[t])
-                        }
-                        var sum: Float = 0
-                        for t in 0..<steps {
-                            scores[t] = expf(scores[t] - maxScore)
-                            sum += scores[t]
-                        }
-                        for t in 0..<steps {
-                            let p = scores[t] / sum
-                            let vOff = t * kvWidth + kvHead * c.headSize
-                            for d in 0..<c.headSize { attention[qOff + d] += p * Float(values[vOff + d]) }
+            rmsNorm(s.x, layer.attnNorm, into: s.h)
+            multiply([(layer.wq, s.q), (layer.wk, s.k), (layer.wv, s.v)], input: s.h, session: s, threads: threads)
+            if let t = s.trace { t("attn_norm-\(l)", Array(UnsafeBufferPointer(start: s.h, count: c.width))) }
+            rope(s.q, heads: c.heads, position: pos)
+            rope(s.k, heads: c.kvHeads, position: pos)
+            if let t = s.trace {
+                t("Qcur-\(l)", Array(UnsafeBufferPointer(start: s.q, count: c.heads * c.headSize)))
+                t("Kcur-\(l)", Array(UnsafeBufferPointer(start: s.k, count: kvWidth)))
+                t("Vcur-\(l)", Array(UnsafeBufferPointer(start: s.v, count: kvWidth)))
+            }
+            let capacity = s.capacity
+            s.keys[l].withUnsafeMutableBufferPointer { keys in
+                for i in 0..<kvWidth { keys[pos * kvWidth + i] = Float16(s.k[i]).bitPattern }
+            }
+            s.values[l].withUnsafeMutableBufferPointer { values in
+                for i in 0..<kvWidth { values[i * capacity + pos] = Float16(s.v[i]).bitPattern }
+            }
+            s.keys[l].withUnsafeBufferPointer { keys in
+                s.values[l].withUnsafeBufferPointer { values in
+                    s.attentionScratch.withUnsafeMutableBufferPointer { scratch in
+                        for head in 0..<c.heads {
+                            let kvHead = head / group
+                            pl_attention_head(
+                                s.q + head * c.headSize, keys.baseAddress! + kvHead * c.headSize, Int32(kvWidth),
+                                values.baseAddress! + kvHead * c.headSize * capacity, Int32(capacity), Int32(pos + 1),
+                                Int32(c.headSize), scale, s.attention + head * c.headSize, scratch.baseAddress!)
                         }
                     }
                 }
             }
-            let projected = layer.wo.multiply(attention, threads: threads)
-            for i in 0..<c.width { x[i] += projected[i] }
-            let h2 = rmsNorm(x, layer.ffnNorm)
-            let gate = layer.gate.multiply(h2, threads: threads)
-            let up = layer.up.multiply(h2, threads: threads)
-            var act = [Float](repeating: 0, count: c.ffnWidth)
-            for i in 0..<c.ffnWidth { act[i] = gate[i] / (1 + expf(-gate[i])) * up[i] }
-            let down = layer.down.multiply(act, threads: threads)
-            for i in 0..<c.width { x[i] += down[i] }
+            if let t = s.trace { t("kqv_out-\(l)", Array(UnsafeBufferPointer(start: s.attention, count: c.width))) }
+            multiply([(layer.wo, s.projected)], input: s.attention, session: s, threads: threads)
+            for i in 0..<c.width { s.x[i] = s.projected[i] + s.x[i] }
+            if let t = s.trace { t("ffn_inp-\(l)", Array(UnsafeBufferPointer(start: s.x, count: c.width))) }
+            rmsNorm(s.x, layer.ffnNorm, into: s.h)
+            multiply([(layer.gate, s.gate), (layer.up, s.up)], input: s.h, session: s, threads: threads)
+            pl_swiglu(s.gate, s.up, s.act, Int32(c.ffnWidth))
+            multiply([(layer.down, s.down)], input: s.act, session: s, threads: threads)
+            for i in 0..<c.width { s.x[i] = s.down[i] + s.x[i] }
+            if let t = s.trace {
+                t("ffn_out-\(l)", Array(UnsafeBufferPointer(start: s.down, count: c.width)))
+                t("l_out-\(l)", Array(UnsafeBufferPointer(start: s.x, count: c.width)))
+            }
         }
-        return output.multiply(rmsNorm(x, outputNorm), threads: threads)
+        rmsNorm(s.x, outputNorm, into: s.h)
+        multiply([(output, s.logits)], input: s.h, session: s, threads: threads)
     }
 
-    func rmsNorm(_ x: [Float], _ weight: [Float]) -> [Float] {
+    /// Quantizes `input` once and runs the matrices that share it in one dispatch.
+    private func multiply(_ jobs: [(QuantMatrix, UnsafeMutablePointer<Float>)], input: UnsafeMutablePointer<Float>, session s: Session, threads: Int) {
+        let m = jobs[0].0
+        QuantizedDot.fastQuantize(input, count: m.columns, as: m.activationFormat, into: s.activations)
+        MatVec.run(jobs, activations: s.activations, threads: threads)
+    }
+
+    func rmsNorm(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], into out: UnsafeMutablePointer<Float>) {
+        let n = weight.count
         var sum: Double = 0  // ggml accumulates the mean square in double
-        for v in x { sum += Double(v * v) }
-        let inv = 1 / (Float(sum / Double(x.count)) + config.epsilon).squareRoot()
-        return (0..<x.count).map { x[$0] * inv * weight[$0] }
+        for i in 0..<n { sum += Double(x[i] * x[i]) }
+        let inv = 1 / (Float(sum / Double(n)) + config.epsilon).squareRoot()
+        for i in 0..<n { out[i] = x[i] * inv * weight[i] }
     }
 
     /// Rotates adjacent pairs (x[2i], x[2i+1]) of each head by pos * base^(-2i/d).
-    func rope(_ x: inout [Float], heads: Int, position: Int) {
+    func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
         let d = config.headSize
         // ggml's angles: theta_i = pos * scale^i with scale = base^(-2/d), built by repeated products.
         let thetaScale = powf(config.ropeBase, -2 / Float(d))
@@ -223,8 +282,9 @@ public final class LlamaModel: @unchecked Sendable {
                 let theta = thetas[i / 2]
                 let (s, c) = (sinf(theta), cosf(theta))
                 let a = x[head * d + i], b = x[head * d + i + 1]
-                x[head * d + i] = a * c - b * s
-                x[head * d + i + 1] = a * s + b * c
+                // llama.cpp's C is built with FMA contraction: a*c - b*s becomes fma(a, c, -(b*s)).
+                x[head * d + i] = (-(b * s)).addingProduct(a, c)
+                x[head * d + i + 1] = (b * c).addingProduct(a, s)
             }
         }
     }

@@ -18,8 +18,10 @@ public struct QuantMatrix: @unchecked Sendable {
         rowBytes = info.rowBytes
     }
 
-    /// y = W x, activations quantized once to the weight type's companion format; rows are
-    /// spread over `threads` Dispatch workers.
+    /// The activation format this matrix multiplies with.
+    var activationFormat: QuantizedDot.ActivationFormat { QuantizedDot.activationFormat(for: type)! }
+
+    /// y = W x, activations quantized once to the weight type's companion format.
     public func multiply(_ x: [Float], threads: Int = 1) -> [Float] {
         var y = [Float](repeating: 0, count: rows)
         if type == .f32 {
@@ -33,22 +35,10 @@ public struct QuantMatrix: @unchecked Sendable {
             }
             return y
         }
-        let format = QuantizedDot.activationFormat(for: type)!
-        let activations = x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: columns, as: format) }
+        let activations = x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: columns, as: activationFormat) }
         activations.withUnsafeBytes { a in
             y.withUnsafeMutableBufferPointer { out in
-                let job = RowJob(type: type, data: data, rowBytes: rowBytes, columns: columns, activations: a.baseAddress!,
-                    out: out.baseAddress!)
-                let chunks = max(1, min(threads, rows / 64))
-                let per = (rows + chunks - 1) / chunks
-                let rows = self.rows
-                if chunks == 1 {
-                    job.run(0..<rows)
-                } else {
-                    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                        job.run((chunk * per)..<min(rows, (chunk + 1) * per))
-                    }
-                }
+                MatVec.run([(self, out.baseAddress!)], activations: a.baseAddress!, threads: threads)
             }
         }
         return y
@@ -60,16 +50,46 @@ public struct QuantMatrix: @unchecked Sendable {
     }
 }
 
-/// The pointers one matrix-vector product shares between its workers (each writes its own rows).
-private struct RowJob: @unchecked Sendable {
-    let type: GGMLType
-    let data: UnsafeRawPointer
-    let rowBytes: Int
-    let columns: Int
-    let activations: UnsafeRawPointer
-    let out: UnsafeMutablePointer<Float>
+/// Matrix–vector products of several matrices that share one quantized activation vector
+/// (Q, K and V; gate and up), their rows spread over the threads in one dispatch. Each output
+/// element is one row's dot product, so the split never changes a result.
+enum MatVec {
+    static func run(_ jobs: [(QuantMatrix, UnsafeMutablePointer<Float>)], activations: UnsafeRawPointer, threads: Int) {
+        let total = jobs.reduce(0) { $0 + $1.0.rows }
+        let work = Work(jobs: jobs.map { Work.Job(matrix: $0.0, out: $0.1) }, activations: activations)
+        let chunks = max(1, min(threads, total / 64))
+        if chunks == 1 {
+            work.run(0..<total)
+            return
+        }
+        // Contiguous ranges, cut on 16-row boundaries.
+        let per = ((total + chunks - 1) / chunks + 15) / 16 * 16
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            work.run((c * per)..<min(total, (c + 1) * per))
+        }
+    }
 
-    func run(_ range: Range<Int>) {
-        for r in range { out[r] = QuantizedDot.fastDot(type, data + r * rowBytes, activations, count: columns) }
+    private struct Work: @unchecked Sendable {
+        struct Job {
+            let matrix: QuantMatrix
+            let out: UnsafeMutablePointer<Float>
+        }
+        let jobs: [Job]
+        let activations: UnsafeRawPointer
+
+        /// Runs global rows `range` (rows of the jobs laid end to end).
+        func run(_ range: Range<Int>) {
+            var base = 0
+            for job in jobs {
+                let m = job.matrix
+                let lo = max(range.lowerBound, base), hi = min(range.upperBound, base + m.rows)
+                if lo < hi {
+                    for r in (lo - base)..<(hi - base) {
+                        job.out[r] = QuantizedDot.fastDot(m.type, m.data + r * m.rowBytes, activations, count: m.columns)
+                    }
+                }
+                base += m.rows
+            }
+        }
     }
 }

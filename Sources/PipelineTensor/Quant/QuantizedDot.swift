@@ -44,12 +44,13 @@ public enum QuantizedDot {
                 let block = base + b * format.blockBytes
                 var amax: Float = 0
                 for j in 0..<format.blockSize { amax = max(amax, abs(xs[j])) }
+                // As ggml's x86 kernels do: scale by 127/amax (not 1/d) and round half to even.
                 let d = amax / 127
-                let id: Float = d != 0 ? 1 / d : 0
+                let id: Float = amax != 0 ? 127 / amax : 0
                 let qOffset = format == .q8_0 ? 2 : format == .q8_1 ? 4 : 4
                 var sum = 0
                 for j in 0..<format.blockSize {
-                    let q = Int8((xs[j] * id).rounded(.toNearestOrAwayFromZero))
+                    let q = Int8((xs[j] * id).rounded(.toNearestOrEven))
                     block.storeBytes(of: UInt8(bitPattern: q), toByteOffset: qOffset + j, as: UInt8.self)
                     sum += Int(q)
                 }
@@ -188,5 +189,19 @@ extension QuantizedDot {
         pl_force_portable(1)
         defer { pl_force_portable(0) }
         return try body()
+    }
+}
+
+extension QuantizedDot {
+    /// Quantizes activations into `out` (count / blockSize × blockBytes bytes) with the C kernels
+    /// where there is one (Q8_0, Q8_1); they give the same bytes as `quantize`.
+    public static func fastQuantize(_ x: UnsafePointer<Float>, count: Int, as format: ActivationFormat, into out: UnsafeMutableRawPointer) {
+        switch format {
+        case .q8_0: pl_quantize_q8_0(x, out, Int32(count))
+        case .q8_1: pl_quantize_q8_1(x, out, Int32(count))
+        case .q8_K:
+            let bytes = quantize(x, count: count, as: format)
+            bytes.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        }
     }
 }
