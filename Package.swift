@@ -91,12 +91,19 @@ let package = Package(
         // Hot loops in C with SIMD chosen at run time (AVX2/FMA/F16C), each with a portable twin.
         .target(
             name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3"])]
+            cSettings: [.unsafeFlags(["-O3"])],
+            linkerSettings: [.linkedLibrary("m")]
         ),
-        // Tensors and kernels: quant block layouts, dequantization, dot products.
+        // OpenBLAS (Debian's libopenblas-dev, pthread build) for single-precision GEMM.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Tensors and kernels: quant block layouts, dequantization, dot products, BLAS.
         .target(
             name: "PipelineTensor",
-            dependencies: ["CKernels"],
+            dependencies: ["CKernels", "COpenBLAS"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -104,7 +111,7 @@ let package = Package(
             dependencies: ["PipelineTensor"],
             swiftSettings: swiftSettings
         ),
-        // Model files (GGUF), tokenizers and architectures. Knows nothing of the engine core.
+        // Model files (GGUF, safetensors), tokenizers and architectures. Knows nothing of the engine core.
         .target(
             name: "PipelineModels",
             dependencies: ["PipelineTensor"],

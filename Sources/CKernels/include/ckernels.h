@@ -14,4 +14,16 @@ float pl_dot_q8_0_q8_0(const void *w, const void *a, int n);
 float pl_dot_q4_0_q8_0(const void *w, const void *a, int n);
 float pl_dot_q4_1_q8_1(const void *w, const void *a, int n);
 
+/// x[r, c] += bias[c] for a row-major [rows, cols] matrix.
+void pl_add_bias(float *x, int rows, int cols, const float *bias);
+
+/// x = gelu(x + bias) with the exact (erf) GELU, row-major [rows, cols].
+void pl_bias_gelu(float *x, int rows, int cols, const float *bias);
+
+/// LayerNorm of each row in place: (x - mean) / sqrt(var + eps) * gamma + beta.
+void pl_layer_norm(float *x, int rows, int cols, const float *gamma, const float *beta, float eps);
+
+/// Softmax of each row in place (the first `cols` of rows `ld` apart), max-subtracted.
+void pl_softmax_rows(float *x, int rows, int cols, int ld);
+
 #endif
