@@ -19,6 +19,9 @@ public enum BuiltinNodes {
         JSONMerge.self,
         JSONGet.self,
         FileInfo.self,
+        // Encoders
+        TextEncoder.self,
+        TextSimilarity.self,
         // Flow utilities
         Identity.self,
         Delay.self,
