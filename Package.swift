@@ -117,6 +117,13 @@ let package = Package(
             dependencies: ["PipelineTensor"],
             swiftSettings: swiftSettings
         ),
+        // Benchmark driver for scripts/bench-text.
+        .executableTarget(
+            name: "text-bench",
+            dependencies: ["PipelineModels", "PipelineTensor"],
+            path: "Sources/TextBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PipelineModelsTests",
             dependencies: ["PipelineModels", "PipelineTensor"],
