@@ -91,12 +91,19 @@ let package = Package(
         // Hot loops in C with SIMD chosen at run time (AVX2/FMA/F16C), each with a portable twin.
         .target(
             name: "CKernels",
-            cSettings: [.unsafeFlags(["-O3"])]
+            cSettings: [.unsafeFlags(["-O3"])],
+            linkerSettings: [.linkedLibrary("m")]
         ),
-        // Tensors and kernels: quant block layouts, dequantization, dot products.
+        // OpenBLAS (Debian's libopenblas-dev, pthread build) for single-precision GEMM.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Tensors and kernels: quant block layouts, dequantization, dot products, BLAS.
         .target(
             name: "PipelineTensor",
-            dependencies: ["CKernels"],
+            dependencies: ["CKernels", "COpenBLAS"],
             // Optimised in debug builds too: tests run real models through these loops.
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
@@ -105,11 +112,18 @@ let package = Package(
             dependencies: ["PipelineTensor"],
             swiftSettings: swiftSettings
         ),
-        // Model files (GGUF), tokenizers and architectures. Knows nothing of the engine core.
+        // Model files (GGUF, safetensors), tokenizers and architectures. Knows nothing of the engine core.
         .target(
             name: "PipelineModels",
             dependencies: ["PipelineTensor"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
+        // Benchmark driver for scripts/bench-text.
+        .executableTarget(
+            name: "text-bench",
+            dependencies: ["PipelineModels", "PipelineTensor"],
+            path: "Sources/TextBench",
+            swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PipelineModelsTests",

@@ -28,6 +28,9 @@ public enum BuiltinNodes {
         ImageResize.self,
         ImageNormalize.self,
         ImageTiles.self,
+        // Encoders
+        TextEncoder.self,
+        TextSimilarity.self,
         // Flow utilities
         Identity.self,
         Delay.self,

@@ -118,6 +118,16 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    /// Puts a version marked running back in the queue, uncounting the attempt: the run
+    /// stopped before the item could start.
+    public func requeue(_ id: Int64) throws {
+        try locked {
+            try db.query(
+                "UPDATE files SET state = 'queued', attempts = MAX(attempts - 1, 0), started = NULL WHERE id = ? AND state = 'running'",
+                [.int(id)])
+        }
+    }
+
     /// Marks a version done with the files it published.
     public func markDone(_ id: Int64, outputs: [String]) throws {
         try locked {

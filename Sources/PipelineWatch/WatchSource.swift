@@ -149,7 +149,15 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
     private func start(_ entry: Ledger.Entry, _ output: NodeOutput) throws {
         let attempts = try ledger.markRunning(entry.id)
         inFlight.withLock { $0[entry.path] = InFlight(id: entry.id, attempts: attempts) }
-        try output.emit(.string(entry.path), item: entry.path)
+        do {
+            try output.emit(.string(entry.path), item: entry.path)
+        } catch let stopping as RunStopping {
+            // Stopped between the check and the start: the item never began, so it is queued
+            // again rather than left `running` until the next run recovers it.
+            inFlight.withLock { _ = $0.removeValue(forKey: entry.path) }
+            try ledger.requeue(entry.id)
+            throw stopping
+        }
         output.endItem()
     }
 

@@ -38,4 +38,16 @@ double pl_softmax_exp(const float *x, float *y, float max, int n);
 void pl_attention_head(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                        int value_stride, int n_kv, int d, float scale, float *out, float *scratch);
 
+/// x[r, c] += bias[c] for a row-major [rows, cols] matrix.
+void pl_add_bias(float *x, int rows, int cols, const float *bias);
+
+/// x = gelu(x + bias) with the exact (erf) GELU, row-major [rows, cols].
+void pl_bias_gelu(float *x, int rows, int cols, const float *bias);
+
+/// LayerNorm of each row in place: (x - mean) / sqrt(var + eps) * gamma + beta.
+void pl_layer_norm(float *x, int rows, int cols, const float *gamma, const float *beta, float eps);
+
+/// Softmax of each row in place (the first `cols` of rows `ld` apart), max-subtracted.
+void pl_softmax_rows(float *x, int rows, int cols, int ld);
+
 #endif

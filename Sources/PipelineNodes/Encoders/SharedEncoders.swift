@@ -1,0 +1,68 @@
+import Foundation
+import PipelineCore
+import PipelineModels
+import Synchronization
+
+/// The process-wide cache of loaded text encoders, keyed by resolved model folder: every node
+/// copy (and every node) naming the same model shares one set of weights, and a model is
+/// loaded once even when N copies start at the same moment.
+public enum SharedEncoders {
+    /// One model's slot: its own lock, so loading one model does not hold up another.
+    private final class Slot: Sendable {
+        let encoder = Mutex<SentenceEncoder?>(nil)
+    }
+
+    private static let slots = Mutex<[String: Slot]>([:])
+    private static let loadCount = Atomic<Int>(0)
+
+    /// How many times a model was read from disk in this process (for tests).
+    public static var loads: Int { loadCount.load(ordering: .relaxed) }
+
+    /// The encoder for the model folder at `path`, loading it on first use.
+    public static func encoder(at path: String) throws -> SentenceEncoder {
+        let key = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        let slot = slots.withLock { slots in
+            if let slot = slots[key] { return slot }
+            let slot = Slot()
+            slots[key] = slot
+            return slot
+        }
+        return try slot.encoder.withLock { cached in
+            if let cached { return cached }
+            let encoder = try SentenceEncoder(folder: key)
+            loadCount.add(1, ordering: .relaxed)
+            cached = encoder
+            return encoder
+        }
+    }
+}
+
+/// Finds a model named by a node's `model:` option: a path (anything with a `/`, or that
+/// exists as given), or else a name in the model folder
+/// (`$PIPELINE_MODELS`, by default `~/.cache/pipeline/models`, filled by scripts/fetch-models).
+enum ModelLocator {
+    static var folder: String {
+        ProcessInfo.processInfo.environment["PIPELINE_MODELS"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/pipeline/models").path
+    }
+
+    static func resolve(_ model: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        let expanded = (model as NSString).expandingTildeInPath
+        if model.contains("/") || FileManager.default.fileExists(atPath: expanded, isDirectory: &isDirectory) {
+            guard FileManager.default.fileExists(atPath: expanded, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw NodeError("model folder \(model) does not exist")
+            }
+            return expanded
+        }
+        let path = folder + "/" + model
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            let known = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+                .filter { !$0.hasPrefix(".") }.sorted()
+            throw NodeError(
+                "model '\(model)' is not in \(folder) (run scripts/fetch-models)"
+                    + (known.isEmpty ? "" : "; there: " + known.joined(separator: ", ")))
+        }
+        return path
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import PipelineCore
+import PipelineModels
+import Testing
+
+@testable import PipelineNodes
+
+/// The MiniLM folder, when present (CI fetches it: scripts/setup runs scripts/fetch-models).
+let minilmPresent = FileManager.default.fileExists(
+    atPath: ModelLocator.folder + "/all-MiniLM-L6-v2/model.safetensors") || ProcessInfo.processInfo.environment["CI"] != nil
+
+@Suite("encoder.text and text.similarity", .serialized, .enabled(if: minilmPresent))
+struct EncoderNodeTests {
+    @Test("a text gives a 384-d unit embedding payload; format json gives numbers")
+    func embeds() throws {
+        let out = try NodeHarness(builtin("encoder.text")).process("A man is playing a guitar.", item: "g")
+        let embedding = try #require({ () -> Embedding? in
+            if case .payload(let p as Embedding) = out.first?.value { return p }
+            return nil
+        }())
+        #expect(out.count == 1 && out[0].port == "embedding" && out[0].item == "g")
+        #expect(embedding.vector.count == 384 && embedding.model == "all-MiniLM-L6-v2")
+        #expect(abs(embedding.vector.reduce(0) { $0 + $1 * $1 } - 1) < 1e-4)
+        let json = try NodeHarness(builtin("encoder.text"), options: ["format": "json"]).process("A man is playing a guitar.")
+        #expect(json.first?.value.arrayValue?.count == 384)
+    }
+
+    @Test("a list of texts gives one packet per text, batch by batch, same as one by one")
+    func list() throws {
+        let node = try NodeHarness(builtin("encoder.text"), options: ["batch_size": 2])
+        let texts: [Value] = ["one", "two words", "three little words"]
+        let out = try node.process(.array(texts))
+        #expect(out.map(\.sequence) == [0, 1, 2])
+        let single = try node.process("two words")
+        guard case .payload(let a as Embedding) = out[1].value, case .payload(let b as Embedding) = single[0].value else {
+            Issue.record("expected embeddings")
+            return
+        }
+        #expect(SentenceEncoder.cosine(a.vector, b.vector) > 0.99999)
+        #expect(throws: NodeError.self) { try node.process(3) }
+        #expect(throws: NodeError.self) { try node.process(.array([1])) }
+    }
+
+    @Test("N copies share one loaded model")
+    func shared() throws {
+        _ = try NodeHarness(builtin("encoder.text"))
+        let before = SharedEncoders.loads
+        DispatchQueue.concurrentPerform(iterations: 4) { copy in
+            _ = try? NodeHarness(
+                builtin("encoder.text"), context: NodeContext(nodeID: "embed", copy: copy))
+        }
+        _ = try NodeHarness(builtin("text.similarity"), options: ["references": ["x"]])
+        #expect(SharedEncoders.loads == before)
+    }
+
+    @Test("similarity: top-k references for an embedding, a text or a number array")
+    func similarity() throws {
+        let references: Value = ["A man is playing an acoustic guitar on stage.", "The stock market fell sharply.", "Bread and baking."]
+        let node = try NodeHarness(builtin("text.similarity"), options: ["references": references, "top_k": 2])
+        let embedded = try NodeHarness(builtin("encoder.text")).process("A man is playing a guitar.")[0].value
+        for query in [embedded, "A man is playing a guitar."] {
+            let out = try node.process(query)
+            let top = try #require(out.first?.value["top"]?.arrayValue)
+            #expect(top.count == 2)
+            #expect(top[0]["index"] == 0 && top[0]["text"] == references.arrayValue?[0])
+            #expect((top[0]["score"]?.doubleValue ?? 0) > 0.6)
+            #expect(out.first?.value["text"] == "A man is playing a guitar.")
+        }
+        let json = try NodeHarness(builtin("encoder.text"), options: ["format": "json"]).process("A man is playing a guitar.")[0].value
+        #expect(try node.process(json).first?.value["top"]?.arrayValue?.first?["index"] == 0)
+        let short = try #require(throws: NodeError.self) { try node.process([1, 2, 3]) }
+        #expect(short.message.contains("384"))
+    }
+
+    @Test("an unknown model names the model folder")
+    func unknownModel() throws {
+        let error = try #require(throws: NodeError.self) {
+            try NodeHarness(builtin("encoder.text"), options: ["model": "no-such-model"])
+        }
+        #expect(error.message.contains("no-such-model") && error.message.contains("fetch-models"))
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@testable import PipelineTensor
+
+/// The encoder kernels (CKernels) against their plain Swift references, and BLAS against a
+/// naive product.
+@Suite("Encoder kernels")
+struct EncoderOpsTests {
+    static func random(_ count: Int, seed: UInt64, scale: Float = 4) -> [Float] {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        return (0..<count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (Float(state >> 40) / Float(1 << 24) - 0.5) * 2 * scale
+        }
+    }
+
+    static func maxDiff(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    @Test("bias + GELU(erf), including the clamped tails")
+    func gelu() {
+        let (rows, cols) = (7, 33)
+        var x = Self.random(rows * cols, seed: 1, scale: 6)
+        x.replaceSubrange(0..<8, with: [0, -0, 12, -12, 5.5, -5.5, 1e-8, -1e30])
+        let bias = Self.random(cols, seed: 2, scale: 1)
+        let expected = EncoderOps.referenceBiasGELU(x, cols: cols, bias: bias)
+        bias.withUnsafeBufferPointer { b in
+            x.withUnsafeMutableBufferPointer { EncoderOps.biasGELU($0.baseAddress!, rows: rows, cols: cols, bias: b.baseAddress!) }
+        }
+        #expect(Self.maxDiff(x, expected) < 1e-5)
+    }
+
+    @Test("LayerNorm, including a constant row")
+    func layerNorm() {
+        let (rows, cols) = (5, 384)
+        var x = Self.random(rows * cols, seed: 3, scale: 10)
+        for c in 0..<cols { x[c] = 2.5 }
+        let gamma = Self.random(cols, seed: 4, scale: 1), beta = Self.random(cols, seed: 5, scale: 1)
+        let expected = EncoderOps.referenceLayerNorm(x, cols: cols, gamma: gamma, beta: beta, eps: 1e-12)
+        gamma.withUnsafeBufferPointer { g in
+            beta.withUnsafeBufferPointer { b in
+                x.withUnsafeMutableBufferPointer {
+                    EncoderOps.layerNorm($0.baseAddress!, rows: rows, cols: cols, gamma: g.baseAddress!, beta: b.baseAddress!, eps: 1e-12)
+                }
+            }
+        }
+        #expect(Self.maxDiff(x, expected) < 1e-4)
+        #expect(x[0..<cols].allSatisfy { $0.isFinite })
+    }
+
+    @Test("softmax rows, with large and equal values")
+    func softmax() {
+        let (rows, cols) = (4, 19)
+        var x = Self.random(rows * cols, seed: 6, scale: 30)
+        x[0] = 1e30
+        for c in 0..<cols { x[cols + c] = -3 }
+        let expected = EncoderOps.referenceSoftmax(x, cols: cols)
+        x.withUnsafeMutableBufferPointer { EncoderOps.softmaxRows($0.baseAddress!, rows: rows, cols: cols, ld: cols) }
+        #expect(Self.maxDiff(x, expected) < 1e-6)
+    }
+
+    @Test("BLAS: x · wᵀ and x · w against a naive product")
+    func gemm() {
+        let (m, n, k) = (5, 7, 9)
+        let a = Self.random(m * k, seed: 7), b = Self.random(n * k, seed: 8)
+        var c = [Float](repeating: 0, count: m * n)
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer {
+                    BLAS.gemmTransposedB(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: k, c: $0.baseAddress!, ldc: n)
+                }
+            }
+        }
+        var naive = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { for p in 0..<k { naive[i * n + j] += a[i * k + p] * b[j * k + p] } } }
+        #expect(Self.maxDiff(c, naive) < 1e-4)
+        // b read as [k, n]
+        var d = [Float](repeating: 0, count: m * n)
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                d.withUnsafeMutableBufferPointer {
+                    BLAS.gemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: $0.baseAddress!, ldc: n)
+                }
+            }
+        }
+        var naive2 = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { for p in 0..<k { naive2[i * n + j] += a[i * k + p] * b[p * n + j] } } }
+        #expect(Self.maxDiff(d, naive2) < 1e-4)
+    }
+}
