@@ -146,3 +146,56 @@ float pl_dot_q4_0_q8_0(const void *w, const void *a, int n) {
 float pl_dot_q4_1_q8_1(const void *w, const void *a, int n) {
     return !forced_portable && pl_cpu_has_avx2() ? dot_q4_1_q8_1_avx2(w, a, n / 32) : dot_q4_1_q8_1_portable(w, a, n / 32);
 }
+
+// ---- several activation columns per weight row ----
+// Each column's result is bit-identical to the single-column kernel (same per-column
+// accumulator, same order); the weight blocks are unpacked once for up to 4 columns.
+
+AVX2 static void dot_q4_1_q8_1_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
+    for (int c0 = 0; c0 < ncols; c0 += 4) {
+        const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        float mins[4] = {0, 0, 0, 0};
+        const uint8_t *wb = w;
+        for (int b = 0; b < nb; b++, wb += 20) {
+            const __m256i x = unpack_nibbles(wb + 4);
+            const float dw = h2f(wb), mw = h2f(wb + 2);
+            for (int c = 0; c < nc; c++) {
+                const uint8_t *ab = a + (size_t)(c0 + c) * a_stride + (size_t)b * 36;
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 4));
+                const __m256 s = _mm256_cvtepi32_ps(mul_sum_u8_i8(x, y));
+                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab)), s, acc[c]);
+                mins[c] += mw * h2f(ab + 2);
+            }
+        }
+        for (int c = 0; c < nc; c++) out[c0 + c] = hsum(acc[c]) + mins[c];
+    }
+}
+
+AVX2 static void dot_q8_0_q8_0_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
+    for (int c0 = 0; c0 < ncols; c0 += 4) {
+        const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        const uint8_t *wb = w;
+        for (int b = 0; b < nb; b++, wb += 34) {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(wb + 2));
+            const float dw = h2f(wb);
+            for (int c = 0; c < nc; c++) {
+                const uint8_t *ab = a + (size_t)(c0 + c) * a_stride + (size_t)b * 34;
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 2));
+                const __m256 s = _mm256_cvtepi32_ps(mul_sum_i8(x, y));
+                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab)), s, acc[c]);
+            }
+        }
+        for (int c = 0; c < nc; c++) out[c0 + c] = hsum(acc[c]);
+    }
+}
+
+int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols, int n, float *out) {
+    if (forced_portable || !pl_cpu_has_avx2()) return 0;
+    switch (type) {
+    case 3: dot_q4_1_q8_1_cols_avx2(w, a, a_stride, ncols, n / 32, out); return 1;
+    case 8: dot_q8_0_q8_0_cols_avx2(w, a, a_stride, ncols, n / 32, out); return 1;
+    default: return 0;
+    }
+}

@@ -52,3 +52,23 @@ struct LlamaParityTests {
         }
     }
 }
+
+@Suite("Llama batched prefill")
+struct LlamaPrefillTests {
+    @Test("prefill in chunks equals feeding tokens one by one, bit for bit")
+    func prefillMatchesSteps() throws {
+        guard let path = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
+        let llama = try LlamaModel(file: try GGUFFile(path: path))
+        let golden = try #require(LlamaParityTests.golden?.generate[5])  // a 37-token chat prompt: two chunks
+        let stepped = llama.makeSession()
+        var expected: [Float] = []
+        for id in golden.prompt_ids { expected = try stepped.step(id) }
+        let batched = llama.makeSession()
+        let logits = try batched.prefill(golden.prompt_ids)
+        #expect(logits == expected)
+        #expect(batched.position == golden.prompt_ids.count)
+        // The caches agree too: the next steps give the same logits.
+        let next = Sampler.argmax(logits)
+        #expect(try batched.step(next) == (try stepped.step(next)))
+    }
+}

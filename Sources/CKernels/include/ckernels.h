@@ -14,6 +14,11 @@ float pl_dot_q8_0_q8_0(const void *w, const void *a, int n);
 float pl_dot_q4_0_q8_0(const void *w, const void *a, int n);
 float pl_dot_q4_1_q8_1(const void *w, const void *a, int n);
 
+/// One weight row (ggml type id: 3 = Q4_1, 8 = Q8_0) against `ncols` activation rows
+/// `a_stride` bytes apart; out[c] is bit-identical to the single-column kernel. Returns 0
+/// (nothing written) where there is no such kernel for the type or CPU.
+int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols, int n, float *out);
+
 /// Quantizes n floats (whole 32-blocks) to Q8_0 (34-byte blocks) or Q8_1 (36-byte blocks:
 /// f16 d, f16 d*sum, 32 x i8), scaling by 127/amax and rounding half to even as ggml's x86
 /// kernels do.

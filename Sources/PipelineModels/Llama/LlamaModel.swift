@@ -183,11 +183,25 @@ public final class LlamaModel: @unchecked Sendable {
             return Array(UnsafeBufferPointer(start: logits, count: model.config.vocabSize))
         }
 
-        /// Feeds the prompt and returns the logits after its last token.
+        /// Feeds the prompt and returns the logits after its last token. Tokens go through the
+        /// layers in chunks, each weight row read once per chunk; every result is bit-identical
+        /// to feeding them one at a time, and logits are computed for the last token only.
         public func prefill(_ tokens: [Int]) throws -> [Float] {
-            var logits: [Float] = []
-            for token in tokens { logits = try step(token) }
-            return logits
+            guard tokens.count > 1, trace == nil else {
+                var logits: [Float] = []
+                for token in tokens { logits = try step(token) }
+                return logits
+            }
+            var start = 0
+            while start < tokens.count {
+                let chunk = Array(tokens[start..<min(tokens.count, start + 32)])
+                let inputs = try chunk.map { try model.tokenEmbedding.row($0) }
+                if position + chunk.count > capacity { grow(to: position + chunk.count) }
+                model.forwardBatch(inputs, session: self, logits: start + chunk.count == tokens.count)
+                position += chunk.count
+                start += chunk.count
+            }
+            return Array(UnsafeBufferPointer(start: logits, count: model.config.vocabSize))
         }
     }
 
@@ -249,6 +263,87 @@ public final class LlamaModel: @unchecked Sendable {
         }
         rmsNorm(s.x, outputNorm, into: s.h)
         multiply([(output, s.logits)], input: s.h, session: s, threads: threads)
+    }
+
+    /// `inputs.count` consecutive positions from `session.position` through every layer, the
+    /// matrix products sharing weight reads across the chunk; logits (last position) if asked.
+    func forwardBatch(_ inputs: [[Float]], session s: Session, logits wantLogits: Bool) {
+        let c = config
+        let n = inputs.count
+        let w = c.width, qw = c.heads * c.headSize, kvWidth = c.kvHeads * c.headSize, ff = c.ffnWidth
+        let group = c.heads / c.kvHeads
+        let scale = 1 / Float(c.headSize).squareRoot()
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
+        let x = buffer(n * w), h = buffer(n * w), q = buffer(n * qw), k = buffer(n * kvWidth), v = buffer(n * kvWidth)
+        let att = buffer(n * qw), proj = buffer(n * w), gate = buffer(n * ff), up = buffer(n * ff), act = buffer(n * ff)
+        let down = buffer(n * w)
+        let actBytes = max(w, ff, qw) / 32 * 36
+        let acts = UnsafeMutableRawPointer.allocate(byteCount: n * actBytes, alignment: 64)
+        defer {
+            for p in [x, h, q, k, v, att, proj, gate, up, act, down] { p.deallocate() }
+            acts.deallocate()
+        }
+        for (t, input) in inputs.enumerated() { input.withUnsafeBufferPointer { (x + t * w).update(from: $0.baseAddress!, count: w) } }
+        func matmul(_ jobs: [(QuantMatrix, UnsafeMutablePointer<Float>)], input: UnsafeMutablePointer<Float>, inputWidth: Int) {
+            let m = jobs[0].0
+            let format = m.activationFormat
+            let stride = m.columns / format.blockSize * format.blockBytes
+            for t in 0..<n { QuantizedDot.fastQuantize(input + t * inputWidth, count: m.columns, as: format, into: acts + t * stride) }
+            MatVec.run(jobs, activations: acts, threads: threads, columns: n, activationStride: stride,
+                       outputStride: jobs[0].0.rows)
+        }
+        let pos0 = s.position
+        for (l, layer) in layers.enumerated() {
+            for t in 0..<n { rmsNorm(x + t * w, layer.attnNorm, into: h + t * w) }
+            // Q, K and V have different row counts, so each gets its own pass (their outputs
+            // are per-position rows of their own width).
+            matmul([(layer.wq, q)], input: h, inputWidth: w)
+            matmul([(layer.wk, k)], input: h, inputWidth: w)
+            matmul([(layer.wv, v)], input: h, inputWidth: w)
+            let capacity = s.capacity
+            for t in 0..<n {
+                let pos = pos0 + t
+                rope(q + t * qw, heads: c.heads, position: pos)
+                rope(k + t * kvWidth, heads: c.kvHeads, position: pos)
+                s.keys[l].withUnsafeMutableBufferPointer { keys in
+                    for i in 0..<kvWidth { keys[pos * kvWidth + i] = Float16(k[t * kvWidth + i]).bitPattern }
+                }
+                s.values[l].withUnsafeMutableBufferPointer { values in
+                    for i in 0..<kvWidth { values[i * capacity + pos] = Float16(v[t * kvWidth + i]).bitPattern }
+                }
+            }
+            s.keys[l].withUnsafeBufferPointer { keys in
+                s.values[l].withUnsafeBufferPointer { values in
+                    s.attentionScratch.withUnsafeMutableBufferPointer { scratch in
+                        for t in 0..<n {
+                            for head in 0..<c.heads {
+                                let kvHead = head / group
+                                pl_attention_head(
+                                    q + t * qw + head * c.headSize, keys.baseAddress! + kvHead * c.headSize, Int32(kvWidth),
+                                    values.baseAddress! + kvHead * c.headSize * capacity, Int32(capacity), Int32(pos0 + t + 1),
+                                    Int32(c.headSize), scale, att + t * qw + head * c.headSize, scratch.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+            matmul([(layer.wo, proj)], input: att, inputWidth: qw)
+            for i in 0..<(n * w) { x[i] = proj[i] + x[i] }
+            for t in 0..<n { rmsNorm(x + t * w, layer.ffnNorm, into: h + t * w) }
+            matmul([(layer.gate, gate)], input: h, inputWidth: w)
+            matmul([(layer.up, up)], input: h, inputWidth: w)
+            pl_swiglu(gate, up, act, Int32(n * ff))
+            matmul([(layer.down, down)], input: act, inputWidth: ff)
+            for i in 0..<(n * w) { x[i] = down[i] + x[i] }
+        }
+        if wantLogits {
+            rmsNorm(x + (n - 1) * w, outputNorm, into: s.h)
+            multiply([(output, s.logits)], input: s.h, session: s, threads: threads)
+        }
     }
 
     /// Quantizes `input` once and runs the matrices that share it in one dispatch.

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import PipelineTensor
 
@@ -54,9 +55,13 @@ public struct QuantMatrix: @unchecked Sendable {
 /// (Q, K and V; gate and up), their rows spread over the threads in one dispatch. Each output
 /// element is one row's dot product, so the split never changes a result.
 enum MatVec {
-    static func run(_ jobs: [(QuantMatrix, UnsafeMutablePointer<Float>)], activations: UnsafeRawPointer, threads: Int) {
+    /// `columns` activation vectors `activationStride` bytes apart; job outputs for column c
+    /// start at `out + c * outputStride`.
+    static func run(_ jobs: [(QuantMatrix, UnsafeMutablePointer<Float>)], activations: UnsafeRawPointer, threads: Int,
+                    columns: Int = 1, activationStride: Int = 0, outputStride: Int = 0) {
         let total = jobs.reduce(0) { $0 + $1.0.rows }
-        let work = Work(jobs: jobs.map { Work.Job(matrix: $0.0, out: $0.1) }, activations: activations)
+        let work = Work(jobs: jobs.map { Work.Job(matrix: $0.0, out: $0.1) }, activations: activations,
+                        columns: columns, activationStride: activationStride, outputStride: outputStride)
         let chunks = max(1, min(threads, total / 64))
         if chunks == 1 {
             work.run(0..<total)
@@ -76,16 +81,33 @@ enum MatVec {
         }
         let jobs: [Job]
         let activations: UnsafeRawPointer
+        let columns: Int
+        let activationStride: Int
+        let outputStride: Int
 
         /// Runs global rows `range` (rows of the jobs laid end to end).
         func run(_ range: Range<Int>) {
             var base = 0
+            var results = [Float](repeating: 0, count: columns)
             for job in jobs {
                 let m = job.matrix
                 let lo = max(range.lowerBound, base), hi = min(range.upperBound, base + m.rows)
                 if lo < hi {
                     for r in (lo - base)..<(hi - base) {
-                        job.out[r] = QuantizedDot.fastDot(m.type, m.data + r * m.rowBytes, activations, count: m.columns)
+                        let row = m.data + r * m.rowBytes
+                        if columns == 1 {
+                            job.out[r] = QuantizedDot.fastDot(m.type, row, activations, count: m.columns)
+                            continue
+                        }
+                        let done = results.withUnsafeMutableBufferPointer {
+                            pl_dot_cols(Int32(m.type.rawValue), row, activations, Int32(activationStride), Int32(columns),
+                                        Int32(m.columns), $0.baseAddress!) != 0
+                        }
+                        for c in 0..<columns {
+                            job.out[c * outputStride + r] = done
+                                ? results[c]
+                                : QuantizedDot.fastDot(m.type, row, activations + c * activationStride, count: m.columns)
+                        }
                     }
                 }
                 base += m.rows
