@@ -70,10 +70,12 @@ AVX2 static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(lo);
 }
 
+// Half to float through a fresh register: _cvtsh_ss compiles to vpinsrw into a live register,
+// which chains every block's scale load to the previous block's accumulator.
 AVX2 static inline float h2f(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
 }
 
 // Signed x signed bytes -> 8 x i32 sums, via |x| (unsigned) times sign-adjusted y.
