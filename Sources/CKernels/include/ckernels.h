@@ -19,6 +19,11 @@ float pl_dot_q4_1_q8_1(const void *w, const void *a, int n);
 /// (nothing written) where there is no such kernel for the type or CPU.
 int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols, int n, float *out);
 
+/// `nrows` weight rows `row_bytes` apart against one activation vector, four rows at a time;
+/// out[r] is bit-identical to the single-row kernel. Returns 0 (nothing written) where there is
+/// no such kernel for the type or CPU.
+int pl_dot_rows(int type, const void *w, int row_bytes, int nrows, const void *a, int n, float *out);
+
 /// Quantizes n floats (whole 32-blocks) to Q8_0 (34-byte blocks) or Q8_1 (36-byte blocks:
 /// f16 d, f16 d*sum, 32 x i8), scaling by 127/amax and rounding half to even as ggml's x86
 /// kernels do.

@@ -92,6 +92,12 @@ enum MatVec {
             for job in jobs {
                 let m = job.matrix
                 let lo = max(range.lowerBound, base), hi = min(range.upperBound, base + m.rows)
+                if lo < hi, columns == 1,
+                   pl_dot_rows(Int32(m.type.rawValue), m.data + (lo - base) * m.rowBytes, Int32(m.rowBytes), Int32(hi - lo),
+                               activations, Int32(m.columns), job.out + (lo - base)) != 0 {
+                    base += m.rows
+                    continue
+                }
                 if lo < hi {
                     for r in (lo - base)..<(hi - base) {
                         let row = m.data + r * m.rowBytes
