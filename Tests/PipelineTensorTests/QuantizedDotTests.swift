@@ -92,3 +92,45 @@ struct QuantizedDotTests {
         #expect(q[2 + 0] == 0)
     }
 }
+
+@Suite("Multi-row and multi-column kernels")
+struct BatchedDotTests {
+    /// Every output of the 4-rows-at-a-time and several-columns kernels equals the single dot
+    /// product bit for bit (the model's exactness against llama.cpp rests on it).
+    @Test(arguments: [GGMLType.q4_1, .q8_0])
+    func sameBitsAsSingle(type: GGMLType) throws {
+        guard QuantizedDot.usesAVX2 else { return }
+        let format = try #require(QuantizedDot.activationFormat(for: type))
+        let count = 576, rows = 11, columns = 7
+        let weights = randomWeights(type, blocks: rows * count / 32, seed: 9)
+        let rowBytes = count / 32 * type.blockBytes
+        var acts: [UInt8] = []
+        for c in 0..<columns {
+            let scale = Float(c + 1)
+            let x: [Float] = (0..<count).map { i -> Float in Float((i * (c + 3) * 7919) % 2001 - 1000) / 500 * scale }
+            acts += x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: count, as: format) }
+        }
+        let stride = acts.count / columns
+        weights.withUnsafeBytes { w in
+            acts.withUnsafeBytes { a in
+                var single = [[Float]](repeating: [], count: columns)
+                for c in 0..<columns {
+                    single[c] = (0..<rows).map { QuantizedDot.fastDot(type, w.baseAddress! + $0 * rowBytes, a.baseAddress! + c * stride, count: count) }
+                }
+                var out = [Float](repeating: .nan, count: rows)
+                let ran = out.withUnsafeMutableBufferPointer {
+                    QuantizedDot.fastDotRows(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, count: count, into: $0.baseAddress!)
+                }
+                #expect(ran && out == single[0])
+                for r in 0..<rows {
+                    var cols = [Float](repeating: .nan, count: columns)
+                    let ok = cols.withUnsafeMutableBufferPointer {
+                        QuantizedDot.fastDotColumns(type, w.baseAddress! + r * rowBytes, a.baseAddress!, stride: stride, columns: columns,
+                                                    count: count, into: $0.baseAddress!)
+                    }
+                    #expect(ok && cols == (0..<columns).map { single[$0][r] })
+                }
+            }
+        }
+    }
+}

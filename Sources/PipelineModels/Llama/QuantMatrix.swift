@@ -1,4 +1,3 @@
-import CKernels
 import Dispatch
 import PipelineTensor
 
@@ -93,8 +92,8 @@ enum MatVec {
                 let m = job.matrix
                 let lo = max(range.lowerBound, base), hi = min(range.upperBound, base + m.rows)
                 if lo < hi, columns == 1,
-                   pl_dot_rows(Int32(m.type.rawValue), m.data + (lo - base) * m.rowBytes, Int32(m.rowBytes), Int32(hi - lo),
-                               activations, Int32(m.columns), job.out + (lo - base)) != 0 {
+                   QuantizedDot.fastDotRows(m.type, m.data + (lo - base) * m.rowBytes, rowBytes: m.rowBytes, rows: hi - lo,
+                                            activations, count: m.columns, into: job.out + (lo - base)) {
                     base += m.rows
                     continue
                 }
@@ -106,8 +105,8 @@ enum MatVec {
                             continue
                         }
                         let done = results.withUnsafeMutableBufferPointer {
-                            pl_dot_cols(Int32(m.type.rawValue), row, activations, Int32(activationStride), Int32(columns),
-                                        Int32(m.columns), $0.baseAddress!) != 0
+                            QuantizedDot.fastDotColumns(m.type, row, activations, stride: activationStride, columns: columns,
+                                                        count: m.columns, into: $0.baseAddress!)
                         }
                         for c in 0..<columns {
                             job.out[c * outputStride + r] = done
