@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// `pipeline generate` as a subprocess, on SmolLM2 when scripts/fetch-models has fetched it.
+@Suite("pipeline generate", .serialized)
+struct GenerateCommandTests {
+    static let models = ProcessInfo.processInfo.environment["PIPELINE_MODELS"]
+        ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/pipeline/models").path
+    static var smol: String? {
+        let path = models + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    @Test func greedyCompletionOnStdoutTimingsOnStderr() throws {
+        guard Self.smol != nil else { return }
+        let tmp = FileManager.default.temporaryDirectory.path
+        let r = try CLI.run("generate", "--model", "SmolLM2", "--prompt", "The capital of France is", "--max-tokens", "4",
+                            in: tmp, timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        // llama.cpp's greedy continuation on this file starts " Paris.\n\n" (Golden/llama/smollm2.json).
+        #expect(r.stdout == " Paris.\n\n\n", "\(r.stdout.debugDescription)")
+        #expect(r.stderr.contains("tok/s decode"))
+    }
+
+    @Test func chatUsesTheTemplateAndSeedRepeats() throws {
+        guard Self.smol != nil else { return }
+        let tmp = FileManager.default.temporaryDirectory.path
+        let args = ["generate", "--model", "SmolLM2", "--chat", "--prompt", "Say hi.", "--max-tokens", "12",
+                    "--temperature", "0.9", "--top-p", "0.95", "--seed", "42"]
+        let a = try CLI.Running(args, in: tmp).wait(timeout: 60)
+        let b = try CLI.Running(args, in: tmp).wait(timeout: 60)
+        #expect(a.status == 0 && !a.stdout.isEmpty, "\(a.stderr)")
+        #expect(a.stdout == b.stdout)
+    }
+
+    @Test func badArgumentsExitNonZeroWithAReason() throws {
+        let tmp = FileManager.default.temporaryDirectory.path
+        let missing = try CLI.run("generate", "--model", "no-such-model", "--prompt", "x", in: tmp)
+        #expect(missing.status == 1 && missing.stderr.contains("no model 'no-such-model'"), "\(missing.stderr)")
+        let badTemp = try CLI.run("generate", "--model", "SmolLM2", "--prompt", "x", "--temperature", "-2", in: tmp)
+        #expect(badTemp.status != 0 && badTemp.stderr.contains("temperature"), "\(badTemp.stderr)")
+        let notGGUF = tmp + "/not-a-model-\(UUID()).gguf"
+        FileManager.default.createFile(atPath: notGGUF, contents: Data("hello".utf8))
+        defer { try? FileManager.default.removeItem(atPath: notGGUF) }
+        let garbage = try CLI.run("generate", "--model", notGGUF, "--prompt", "x", in: tmp)
+        #expect(garbage.status == 1 && garbage.stderr.contains(notGGUF), "\(garbage.stderr)")
+    }
+
+    @Test func unsupportedArchitectureIsNamed() throws {
+        let gemma = Self.models + "/gemma-3-270m-q4_k_m.gguf"
+        guard FileManager.default.fileExists(atPath: gemma) else { return }
+        let r = try CLI.run("generate", "--model", gemma, "--prompt", "x", in: FileManager.default.temporaryDirectory.path)
+        #expect(r.status == 1 && r.stderr.contains("architecture 'gemma3' is not supported"), "\(r.stderr)")
+    }
+}
