@@ -174,7 +174,7 @@ double pl_softmax_exp(const float *x, float *y, float max, int n) {
 
 // ---- f16 dot ----
 
-AVX2 static float dot_f16_avx2(const uint16_t *x, const uint16_t *y, int n) {
+AVX2 static inline float dot_f16_avx2(const uint16_t *x, const uint16_t *y, int n) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int i = 0; i < n; i += 32) {
         for (int j = 0; j < 4; j++) {
@@ -207,21 +207,43 @@ float pl_dot_f16(const uint16_t *x, const uint16_t *y, int n) {
 
 // ---- attention ----
 
+// The head's work with the dot product chosen once; `dot` is inlined in the AVX2 twin.
+#define ATTENTION_HEAD_BODY(DOT, SOFTMAX)                                                              \
+    const int padded = (n_kv + 31) / 32 * 32;                                                          \
+    float *scores = scratch, *probs = scratch + padded;                                                \
+    uint16_t *q16 = (uint16_t *)(scratch + 2 * padded);                                                \
+    for (int i = 0; i < d; i++) q16[i] = f2h_scalar(q[i]);                                             \
+    float max = -INFINITY;                                                                             \
+    for (int t = 0; t < n_kv; t++) {                                                                   \
+        scores[t] = DOT(keys + (size_t)t * key_stride, q16, d) * scale;                                \
+        if (scores[t] > max) max = scores[t];                                                          \
+    }                                                                                                  \
+    for (int t = n_kv; t < padded; t++) scores[t] = -INFINITY;                                         \
+    const double sum = SOFTMAX(scores, probs, max, padded);                                            \
+    const float inv = (float)(1.0 / sum);                                                              \
+    uint16_t *p16 = (uint16_t *)scores;                                                                \
+    for (int t = 0; t < padded; t++) p16[t] = f2h_scalar(probs[t] * inv);                              \
+    for (int i = 0; i < d; i++) out[i] = DOT(values_t + (size_t)i * value_stride, p16, padded);
+
+AVX2 static void attention_head_avx2(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
+                                     int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
+    ATTENTION_HEAD_BODY(dot_f16_avx2, softmax_exp_avx2)
+}
+
+static void attention_head_portable(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
+                                    int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
+    ATTENTION_HEAD_BODY(dot_f16_portable, pl_softmax_exp)
+}
+
 void pl_attention_head(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                        int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
-    const int padded = (n_kv + 31) / 32 * 32;
-    float *scores = scratch, *probs = scratch + padded;
-    uint16_t *q16 = (uint16_t *)(scratch + 2 * padded);  // d halves fit in d floats
-    for (int i = 0; i < d; i++) q16[i] = f2h_scalar(q[i]);
-    float max = -INFINITY;
-    for (int t = 0; t < n_kv; t++) {
-        scores[t] = pl_dot_f16(keys + (size_t)t * key_stride, q16, d) * scale;
-        if (scores[t] > max) max = scores[t];
-    }
-    for (int t = n_kv; t < padded; t++) scores[t] = -INFINITY;
-    const double sum = pl_softmax_exp(scores, probs, max, padded);
-    const float inv = (float)(1.0 / sum);
-    uint16_t *p16 = (uint16_t *)scores;  // scores are no longer needed
-    for (int t = 0; t < padded; t++) p16[t] = f2h_scalar(probs[t] * inv);
-    for (int i = 0; i < d; i++) out[i] = pl_dot_f16(values_t + (size_t)i * value_stride, p16, padded);
+    if (pl_kernels_portable())
+        attention_head_portable(q, keys, key_stride, values_t, value_stride, n_kv, d, scale, out, scratch);
+    else
+        attention_head_avx2(q, keys, key_stride, values_t, value_stride, n_kv, d, scale, out, scratch);
+}
+
+/// f32 to f16 (round to nearest even), n values.
+void pl_f32_to_f16(const float *x, uint16_t *y, int n, int stride) {
+    for (int i = 0; i < n; i++) y[(size_t)i * stride] = f2h_scalar(x[i]);
 }

@@ -70,12 +70,18 @@ AVX2 static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(lo);
 }
 
-// Half to float through a fresh register: _cvtsh_ss compiles to vpinsrw into a live register,
-// which chains every block's scale load to the previous block's accumulator.
+// Half to float by table, as ggml does on x86: a scalar F16C conversion compiles to vpinsrw
+// into a live register, which chains every block's scale load to the previous block's work.
+static float f16_table[65536];
+static void init_f16_table(void) {
+    for (int i = 0; i < 65536; i++) f16_table[i] = half_to_float((const uint8_t *)&(uint16_t){(uint16_t)i});
+}
+__attribute__((constructor)) static void pl_kernels_init(void) { init_f16_table(); }
+
 AVX2 static inline float h2f(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
-    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h)));
+    return f16_table[h];
 }
 
 // Signed x signed bytes -> 8 x i32 sums, via |x| (unsigned) times sign-adjusted y.
@@ -154,24 +160,29 @@ float pl_dot_q4_1_q8_1(const void *w, const void *a, int n) {
 // accumulator, same order); the weight blocks are unpacked once for up to 4 columns.
 
 AVX2 static void dot_q4_1_q8_1_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
-    for (int c0 = 0; c0 < ncols; c0 += 4) {
-        const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        float mins[4] = {0, 0, 0, 0};
+    int c0 = 0;
+    for (; c0 + 3 < ncols; c0 += 4) {
+        const uint8_t *a0 = a + (size_t)c0 * a_stride, *a1 = a0 + a_stride, *a2 = a1 + a_stride, *a3 = a2 + a_stride;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+        float m0 = 0, m1 = 0, m2 = 0, m3 = 0;
         const uint8_t *wb = w;
         for (int b = 0; b < nb; b++, wb += 20) {
             const __m256i x = unpack_nibbles(wb + 4);
             const float dw = h2f(wb), mw = h2f(wb + 2);
-            for (int c = 0; c < nc; c++) {
-                const uint8_t *ab = a + (size_t)(c0 + c) * a_stride + (size_t)b * 36;
-                const __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 4));
-                const __m256 s = _mm256_cvtepi32_ps(mul_sum_u8_i8(x, y));
-                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab)), s, acc[c]);
-                mins[c] += mw * h2f(ab + 2);
-            }
+            const size_t o = (size_t)b * 36;
+#define COL(acc, m, ab) { \
+                const __m256 s = _mm256_cvtepi32_ps(mul_sum_u8_i8(x, _mm256_loadu_si256((const __m256i *)(ab + o + 4)))); \
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab + o)), s, acc); \
+                m += mw * h2f(ab + o + 2); }
+            COL(acc0, m0, a0) COL(acc1, m1, a1) COL(acc2, m2, a2) COL(acc3, m3, a3)
+#undef COL
         }
-        for (int c = 0; c < nc; c++) out[c0 + c] = hsum(acc[c]) + mins[c];
+        out[c0] = hsum(acc0) + m0;
+        out[c0 + 1] = hsum(acc1) + m1;
+        out[c0 + 2] = hsum(acc2) + m2;
+        out[c0 + 3] = hsum(acc3) + m3;
     }
+    for (; c0 < ncols; c0++) out[c0] = dot_q4_1_q8_1_avx2(w, a + (size_t)c0 * a_stride, nb);
 }
 
 AVX2 static void dot_q8_0_q8_0_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
@@ -257,4 +268,29 @@ int pl_dot_rows(int type, const void *w, int row_bytes, int nrows, const void *a
     case 8: dot_q8_0_q8_0_rows_avx2(w, row_bytes, nrows, a, n / 32, out); return 1;
     default: return 0;
     }
+}
+
+// ---- tiled matrix product for prompt chunks ----
+// Rows in tiles of 16 and columns in groups of 4, so a tile's weights and a group's
+// activations both stay in L1 while every pair is used. Each output is the single-row,
+// single-column result bit for bit (same per-output accumulator and order).
+
+int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void *a, int a_stride, int ncols, int n,
+                   float *out, int out_stride) {
+    if (forced_portable || !pl_cpu_has_avx2() || (type != 3 && type != 8)) return 0;
+    const uint8_t *wb = w, *ab = a;
+    float tmp[4];
+    for (int r0 = 0; r0 < nrows; r0 += 16) {
+        const int r1 = r0 + 16 < nrows ? r0 + 16 : nrows;
+        for (int c0 = 0; c0 < ncols; c0 += 4) {
+            const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
+            for (int r = r0; r < r1; r++) {
+                const uint8_t *row = wb + (size_t)r * row_bytes, *cols = ab + (size_t)c0 * a_stride;
+                if (type == 3) dot_q4_1_q8_1_cols_avx2(row, cols, a_stride, nc, n / 32, tmp);
+                else dot_q8_0_q8_0_cols_avx2(row, cols, a_stride, nc, n / 32, tmp);
+                for (int c = 0; c < nc; c++) out[(size_t)(c0 + c) * out_stride + r] = tmp[c];
+            }
+        }
+    }
+    return 1;
 }

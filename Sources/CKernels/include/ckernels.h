@@ -24,6 +24,12 @@ int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols,
 /// no such kernel for the type or CPU.
 int pl_dot_rows(int type, const void *w, int row_bytes, int nrows, const void *a, int n, float *out);
 
+/// out[c * out_stride + r] = row r (of `nrows`, `row_bytes` apart) · activation column c (of
+/// `ncols`, `a_stride` bytes apart), tiled for cache reuse; each bit-identical to the single
+/// dot. Returns 0 (nothing written) where no kernel exists for the type or CPU.
+int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void *a, int a_stride, int ncols, int n,
+                   float *out, int out_stride);
+
 /// Quantizes n floats (whole 32-blocks) to Q8_0 (34-byte blocks) or Q8_1 (36-byte blocks:
 /// f16 d, f16 d*sum, 32 x i8), scaling by 127/amax and rounding half to even as ggml's x86
 /// kernels do.
@@ -47,6 +53,9 @@ double pl_softmax_exp(const float *x, float *y, float max, int n);
 /// for 2 * padded(n_kv) + d floats. padded(n) rounds n up to 32.
 void pl_attention_head(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                        int value_stride, int n_kv, int d, float scale, float *out, float *scratch);
+
+/// y[i * stride] = f16(x[i]) (round to nearest even) for n values.
+void pl_f32_to_f16(const float *x, uint16_t *y, int n, int stride);
 
 /// x[r, c] += bias[c] for a row-major [rows, cols] matrix.
 void pl_add_bias(float *x, int rows, int cols, const float *bias);

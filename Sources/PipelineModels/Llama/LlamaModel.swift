@@ -310,10 +310,10 @@ public final class LlamaModel: @unchecked Sendable {
                 rope(q + t * qw, heads: c.heads, position: pos)
                 rope(k + t * kvWidth, heads: c.kvHeads, position: pos)
                 s.keys[l].withUnsafeMutableBufferPointer { keys in
-                    for i in 0..<kvWidth { keys[pos * kvWidth + i] = Float16(k[t * kvWidth + i]).bitPattern }
+                    pl_f32_to_f16(k + t * kvWidth, keys.baseAddress! + pos * kvWidth, Int32(kvWidth), 1)
                 }
                 s.values[l].withUnsafeMutableBufferPointer { values in
-                    for i in 0..<kvWidth { values[i * capacity + pos] = Float16(v[t * kvWidth + i]).bitPattern }
+                    pl_f32_to_f16(v + t * kvWidth, values.baseAddress! + pos, Int32(kvWidth), Int32(capacity))
                 }
             }
             s.keys[l].withUnsafeBufferPointer { keys in

@@ -97,6 +97,13 @@ enum MatVec {
                     base += m.rows
                     continue
                 }
+                if lo < hi, columns > 1,
+                   QuantizedDot.fastMatmulColumns(m.type, m.data + (lo - base) * m.rowBytes, rowBytes: m.rowBytes, rows: hi - lo,
+                                                  activations, stride: activationStride, columns: columns, count: m.columns,
+                                                  into: job.out + (lo - base), outputStride: outputStride) {
+                    base += m.rows
+                    continue
+                }
                 if lo < hi {
                     for r in (lo - base)..<(hi - base) {
                         let row = m.data + r * m.rowBytes

@@ -221,3 +221,14 @@ extension QuantizedDot {
         pl_dot_cols(Int32(type.rawValue), w, a, Int32(stride), Int32(columns), Int32(count), out) != 0
     }
 }
+
+extension QuantizedDot {
+    /// out[c × outputStride + r] = weight row r · activation column c, tiled for cache reuse and
+    /// bit-identical to `fastDot`; false (nothing written) where no kernel exists.
+    public static func fastMatmulColumns(_ type: GGMLType, _ w: UnsafeRawPointer, rowBytes: Int, rows: Int, _ a: UnsafeRawPointer,
+                                         stride: Int, columns: Int, count: Int, into out: UnsafeMutablePointer<Float>,
+                                         outputStride: Int) -> Bool {
+        pl_matmul_cols(Int32(type.rawValue), w, Int32(rowBytes), Int32(rows), a, Int32(stride), Int32(columns), Int32(count),
+                       out, Int32(outputStride)) != 0
+    }
+}
