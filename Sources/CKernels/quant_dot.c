@@ -213,63 +213,6 @@ int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols,
     }
 }
 
-// ---- several weight rows against one activation vector ----
-// Four rows at a time, each with its own accumulator chain: the chains overlap in the FMA
-// pipeline instead of waiting on each other's latency. Each row's result is bit-identical to
-// the single-row kernel.
-
-AVX2 static void dot_q4_1_q8_1_rows_avx2(const uint8_t *w, int row_bytes, int nrows, const uint8_t *a, int nb, float *out) {
-    int r = 0;
-    for (; r + 3 < nrows; r += 4) {
-        const uint8_t *w0 = w + (size_t)r * row_bytes;
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        float mins[4] = {0, 0, 0, 0};
-        for (int b = 0; b < nb; b++) {
-            const uint8_t *ab = a + (size_t)b * 36;
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 4));
-            const float da = h2f(ab), sa = h2f(ab + 2);
-            for (int k = 0; k < 4; k++) {
-                const uint8_t *wb = w0 + (size_t)k * row_bytes + (size_t)b * 20;
-                const __m256 s = _mm256_cvtepi32_ps(mul_sum_u8_i8(unpack_nibbles(wb + 4), y));
-                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(wb) * da), s, acc[k]);
-                mins[k] += h2f(wb + 2) * sa;
-            }
-        }
-        for (int k = 0; k < 4; k++) out[r + k] = hsum(acc[k]) + mins[k];
-    }
-    for (; r < nrows; r++) out[r] = dot_q4_1_q8_1_avx2(w + (size_t)r * row_bytes, a, nb);
-}
-
-AVX2 static void dot_q8_0_q8_0_rows_avx2(const uint8_t *w, int row_bytes, int nrows, const uint8_t *a, int nb, float *out) {
-    int r = 0;
-    for (; r + 3 < nrows; r += 4) {
-        const uint8_t *w0 = w + (size_t)r * row_bytes;
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        for (int b = 0; b < nb; b++) {
-            const uint8_t *ab = a + (size_t)b * 34;
-            const __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 2));
-            const float da = h2f(ab);
-            for (int k = 0; k < 4; k++) {
-                const uint8_t *wb = w0 + (size_t)k * row_bytes + (size_t)b * 34;
-                const __m256i x = _mm256_loadu_si256((const __m256i *)(wb + 2));
-                const __m256 s = _mm256_cvtepi32_ps(mul_sum_i8(x, y));
-                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(h2f(wb) * da), s, acc[k]);
-            }
-        }
-        for (int k = 0; k < 4; k++) out[r + k] = hsum(acc[k]);
-    }
-    for (; r < nrows; r++) out[r] = dot_q8_0_q8_0_avx2(w + (size_t)r * row_bytes, a, nb);
-}
-
-int pl_dot_rows(int type, const void *w, int row_bytes, int nrows, const void *a, int n, float *out) {
-    if (forced_portable || !pl_cpu_has_avx2()) return 0;
-    switch (type) {
-    case 3: dot_q4_1_q8_1_rows_avx2(w, row_bytes, nrows, a, n / 32, out); return 1;
-    case 8: dot_q8_0_q8_0_rows_avx2(w, row_bytes, nrows, a, n / 32, out); return 1;
-    default: return 0;
-    }
-}
-
 // ---- tiled matrix product for prompt chunks ----
 // Rows in tiles of 16 and columns in groups of 4, so a tile's weights and a group's
 // activations both stay in L1 while every pair is used. Each output is the single-row,

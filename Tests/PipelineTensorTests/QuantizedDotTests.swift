@@ -93,9 +93,9 @@ struct QuantizedDotTests {
     }
 }
 
-@Suite("Multi-row and multi-column kernels")
+@Suite("Multi-column and tiled kernels")
 struct BatchedDotTests {
-    /// Every output of the 4-rows-at-a-time and several-columns kernels equals the single dot
+    /// Every output of the several-columns and tiled kernels equals the single dot
     /// product bit for bit (the model's exactness against llama.cpp rests on it).
     @Test(arguments: [GGMLType.q4_1, .q8_0])
     func sameBitsAsSingle(type: GGMLType) throws {
@@ -117,11 +117,12 @@ struct BatchedDotTests {
                 for c in 0..<columns {
                     single[c] = (0..<rows).map { QuantizedDot.fastDot(type, w.baseAddress! + $0 * rowBytes, a.baseAddress! + c * stride, count: count) }
                 }
-                var out = [Float](repeating: .nan, count: rows)
-                let ran = out.withUnsafeMutableBufferPointer {
-                    QuantizedDot.fastDotRows(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, count: count, into: $0.baseAddress!)
+                var tiled = [Float](repeating: .nan, count: rows * columns)
+                let ran = tiled.withUnsafeMutableBufferPointer {
+                    QuantizedDot.fastMatmulColumns(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, stride: stride,
+                                                   columns: columns, count: count, into: $0.baseAddress!, outputStride: rows)
                 }
-                #expect(ran && out == single[0])
+                #expect(ran && tiled == Array(single.joined()))
                 for r in 0..<rows {
                     var cols = [Float](repeating: .nan, count: columns)
                     let ok = cols.withUnsafeMutableBufferPointer {

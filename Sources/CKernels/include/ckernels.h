@@ -19,11 +19,6 @@ float pl_dot_q4_1_q8_1(const void *w, const void *a, int n);
 /// (nothing written) where there is no such kernel for the type or CPU.
 int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols, int n, float *out);
 
-/// `nrows` weight rows `row_bytes` apart against one activation vector, four rows at a time;
-/// out[r] is bit-identical to the single-row kernel. Returns 0 (nothing written) where there is
-/// no such kernel for the type or CPU.
-int pl_dot_rows(int type, const void *w, int row_bytes, int nrows, const void *a, int n, float *out);
-
 /// out[c * out_stride + r] = row r (of `nrows`, `row_bytes` apart) · activation column c (of
 /// `ncols`, `a_stride` bytes apart), tiled for cache reuse; each bit-identical to the single
 /// dot. Returns 0 (nothing written) where no kernel exists for the type or CPU.

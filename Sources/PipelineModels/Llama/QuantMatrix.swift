@@ -91,12 +91,6 @@ enum MatVec {
             for job in jobs {
                 let m = job.matrix
                 let lo = max(range.lowerBound, base), hi = min(range.upperBound, base + m.rows)
-                if lo < hi, columns == 1,
-                   QuantizedDot.fastDotRows(m.type, m.data + (lo - base) * m.rowBytes, rowBytes: m.rowBytes, rows: hi - lo,
-                                            activations, count: m.columns, into: job.out + (lo - base)) {
-                    base += m.rows
-                    continue
-                }
                 if lo < hi, columns > 1,
                    QuantizedDot.fastMatmulColumns(m.type, m.data + (lo - base) * m.rowBytes, rowBytes: m.rowBytes, rows: hi - lo,
                                                   activations, stride: activationStride, columns: columns, count: m.columns,

@@ -207,13 +207,6 @@ extension QuantizedDot {
 }
 
 extension QuantizedDot {
-    /// `rows` weight rows `rowBytes` apart against one activation vector into `out`; false
-    /// (nothing written) where no multi-row kernel exists for the type or CPU.
-    public static func fastDotRows(_ type: GGMLType, _ w: UnsafeRawPointer, rowBytes: Int, rows: Int, _ a: UnsafeRawPointer,
-                                   count: Int, into out: UnsafeMutablePointer<Float>) -> Bool {
-        pl_dot_rows(Int32(type.rawValue), w, Int32(rowBytes), Int32(rows), a, Int32(count), out) != 0
-    }
-
     /// One weight row against `columns` activation vectors `stride` bytes apart into `out`;
     /// false (nothing written) where no multi-column kernel exists for the type or CPU.
     public static func fastDotColumns(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, stride: Int, columns: Int,
