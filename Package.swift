@@ -127,7 +127,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineModelsTests",
-            dependencies: ["PipelineModels", "PipelineTensor"],
+            // PipelineMedia decodes the EfficientNet goldens' PNG inputs.
+            dependencies: ["PipelineModels", "PipelineTensor", "PipelineMedia"],
             exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
