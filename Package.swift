@@ -125,6 +125,13 @@ let package = Package(
             path: "Sources/TextBench",
             swiftSettings: swiftSettings
         ),
+        // Benchmark driver for scripts/bench-vision.
+        .executableTarget(
+            name: "vision-bench",
+            dependencies: ["PipelineModels", "PipelineTensor"],
+            path: "Sources/VisionBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PipelineModelsTests",
             // PipelineMedia decodes the EfficientNet goldens' PNG inputs.

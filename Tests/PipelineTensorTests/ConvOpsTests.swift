@@ -16,7 +16,7 @@ struct ConvOpsTests {
     }
 
     @Test("depthwise matches the reference", arguments: [
-        (3, 1, 9, 7), (3, 2, 9, 7), (5, 1, 6, 11), (5, 2, 12, 8), (5, 2, 1, 1), (3, 2, 2, 3),
+        (3, 1, 9, 7), (3, 2, 9, 7), (5, 1, 6, 11), (5, 2, 12, 8), (5, 2, 1, 1), (3, 2, 2, 3), (3, 2, 10, 9), (7, 3, 11, 8),
     ])
     func depthwise(_ c: (Int, Int, Int, Int)) {
         let (kernel, stride, height, width) = c
@@ -26,8 +26,14 @@ struct ConvOpsTests {
         let expected = ConvOps.referenceDepthwise(
             input, channels: channels, images: images, height: height, width: width, weight: weight, kernel: kernel,
             stride: stride)
+        let bias: [Float] = [0.5, -1, 2, 0, 7]
+        let plane = expected.count / channels
+        let activated = expected.indices.map { min(max(expected[$0] + bias[$0 / plane], 0), 6) }
+        // (The portable twin is the same C loop compiled without AVX2; forcing it here would
+        // race with the bit-exact llama tests running alongside.)
         for threads in [1, 2, 4] {
             var out = [Float](repeating: .nan, count: expected.count)
+            var fused = out
             input.withUnsafeBufferPointer { i in
                 weight.withUnsafeBufferPointer { w in
                     out.withUnsafeMutableBufferPointer { o in
@@ -35,9 +41,18 @@ struct ConvOpsTests {
                             i.baseAddress!, channels: channels, images: images, height: height, width: width,
                             weight: w.baseAddress!, kernel: kernel, stride: stride, output: o.baseAddress!, threads: threads)
                     }
+                    bias.withUnsafeBufferPointer { b in
+                        fused.withUnsafeMutableBufferPointer { o in
+                            ConvOps.depthwise(
+                                i.baseAddress!, channels: channels, images: images, height: height, width: width,
+                                weight: w.baseAddress!, kernel: kernel, stride: stride, bias: b.baseAddress!, relu6: true,
+                                output: o.baseAddress!, threads: threads)
+                        }
+                    }
                 }
             }
             #expect(EncoderOpsTests.maxDiff(out, expected) < 1e-5, "threads \(threads)")
+            #expect(EncoderOpsTests.maxDiff(fused, activated) < 1e-5, "fused, threads \(threads)")
         }
     }
 

@@ -50,38 +50,46 @@ struct EfficientNetConv: Sendable {
         let ow = ConvOps.samePadding(input: x.width, kernel: kernel, stride: stride).output
         let length = x.images * oh * ow
         let data = [Float](unsafeUninitializedCapacity: outChannels * length) { out, initialized in
-            guard let o = out.baseAddress else { initialized = 0; return }
+            initialized = 0
+            guard let o = out.baseAddress else { return }
             x.data.withUnsafeBufferPointer { src in
-                guard let s = src.baseAddress else { return }
                 weight.withUnsafeBufferPointer { wb in
-                    guard let w = wb.baseAddress else { return }
-                    if depthwise {
-                        ConvOps.depthwise(
-                            s, channels: inChannels, images: x.images, height: x.height, width: x.width, weight: w,
-                            kernel: kernel, stride: stride, output: o, threads: threads)
-                    } else if kernel == 1 && stride == 1 {
-                        BLAS.gemm(m: outChannels, n: length, k: inChannels, a: w, lda: inChannels, b: s, ldb: length, c: o, ldc: length)
-                    } else {
-                        let depth = inChannels * kernel * kernel
-                        var cols = [Float](repeating: 0, count: depth * length)
-                        cols.withUnsafeMutableBufferPointer { cb in
-                            guard let c = cb.baseAddress else { return }
-                            ConvOps.im2col(
-                                s, channels: inChannels, images: x.images, height: x.height, width: x.width, kernel: kernel,
-                                stride: stride, output: c)
-                            BLAS.gemm(m: outChannels, n: length, k: depth, a: w, lda: depth, b: c, ldb: length, c: o, ldc: length)
+                    bias.withUnsafeBufferPointer { bb in
+                        guard let s = src.baseAddress, let w = wb.baseAddress, let b = bb.baseAddress else { return }
+                        if depthwise {
+                            // Bias and ReLU6 fused into the kernel.
+                            ConvOps.depthwise(
+                                s, channels: inChannels, images: x.images, height: x.height, width: x.width, weight: w,
+                                kernel: kernel, stride: stride, bias: b, relu6: relu6, output: o, threads: threads)
+                            return
                         }
+                        // The output starts as bias (+ residual); the GEMM adds the product (beta 1).
+                        if let skip {
+                            skip.data.withUnsafeBufferPointer { sk in
+                                ConvOps.fill(o, channels: outChannels, length: length, bias: b, skip: sk.baseAddress)
+                            }
+                        } else {
+                            ConvOps.fill(o, channels: outChannels, length: length, bias: b)
+                        }
+                        if kernel == 1 && stride == 1 {
+                            BLAS.gemm(
+                                m: outChannels, n: length, k: inChannels, a: w, lda: inChannels, b: s, ldb: length, beta: 1,
+                                c: o, ldc: length)
+                        } else {
+                            let depth = inChannels * kernel * kernel
+                            var cols = [Float](repeating: 0, count: depth * length)
+                            cols.withUnsafeMutableBufferPointer { cb in
+                                guard let c = cb.baseAddress else { return }
+                                ConvOps.im2col(
+                                    s, channels: inChannels, images: x.images, height: x.height, width: x.width,
+                                    kernel: kernel, stride: stride, output: c)
+                                BLAS.gemm(
+                                    m: outChannels, n: length, k: depth, a: w, lda: depth, b: c, ldb: length, beta: 1, c: o,
+                                    ldc: length)
+                            }
+                        }
+                        if relu6 { ConvOps.relu6(o, count: outChannels * length) }
                     }
-                }
-            }
-            bias.withUnsafeBufferPointer { bb in
-                guard let b = bb.baseAddress else { return }
-                if let skip {
-                    skip.data.withUnsafeBufferPointer { sk in
-                        ConvOps.biasActivation(o, channels: outChannels, length: length, bias: b, relu6: relu6, skip: sk.baseAddress)
-                    }
-                } else {
-                    ConvOps.biasActivation(o, channels: outChannels, length: length, bias: b, relu6: relu6)
                 }
             }
             initialized = outChannels * length

@@ -17,13 +17,14 @@ public enum ConvOps {
         return (output, total / 2, total)
     }
 
-    /// Depthwise k x k convolution with stride and SAME padding, no bias. `input` is
-    /// `[channels][images][h][w]`, `weight` `[channels][k][k]`, `output`
-    /// `[channels][images][oh][ow]` with `oh, ow` from `samePadding`. Channels are split
-    /// over `threads` workers.
+    /// Depthwise k x k convolution with stride and SAME padding, plus `bias[c]` (when given)
+    /// and ReLU6 (when `relu6`). `input` is `[channels][images][h][w]`, `weight`
+    /// `[channels][k][k]`, `output` `[channels][images][oh][ow]` with `oh, ow` from
+    /// `samePadding`. Channels are split over `threads` workers.
     public static func depthwise(
         _ input: UnsafePointer<Float>, channels: Int, images: Int, height: Int, width: Int,
-        weight: UnsafePointer<Float>, kernel: Int, stride: Int, output: UnsafeMutablePointer<Float>, threads: Int = 1
+        weight: UnsafePointer<Float>, kernel: Int, stride: Int, bias: UnsafePointer<Float>? = nil, relu6: Bool = false,
+        output: UnsafeMutablePointer<Float>, threads: Int = 1
     ) {
         let py = samePadding(input: height, kernel: kernel, stride: stride)
         let px = samePadding(input: width, kernel: kernel, stride: stride)
@@ -32,7 +33,7 @@ public enum ConvOps {
         let per = (channels + chunks - 1) / chunks
         // Addresses as integers: each worker writes only its own channels.
         let inAddress = UInt(bitPattern: input), weightAddress = UInt(bitPattern: weight)
-        let outAddress = UInt(bitPattern: output)
+        let outAddress = UInt(bitPattern: output), biasAddress = bias.map { UInt(bitPattern: $0) }
         let run = { @Sendable (c0: Int) in
             let n = min(per, channels - c0)
             guard n > 0, let i = UnsafePointer<Float>(bitPattern: inAddress),
@@ -42,6 +43,7 @@ public enum ConvOps {
             pl_depthwise_conv(
                 i + c0 * inPlane, Int32(n), Int32(images), Int32(height), Int32(width), w + c0 * kernel * kernel,
                 Int32(kernel), Int32(stride), Int32(py.before), Int32(px.before), Int32(py.output), Int32(px.output),
+                biasAddress.flatMap { UnsafePointer<Float>(bitPattern: $0) }.map { $0 + c0 }, relu6 ? 1 : 0,
                 o + c0 * outPlane)
         }
         if chunks == 1 {
@@ -58,6 +60,20 @@ public enum ConvOps {
         skip: UnsafePointer<Float>? = nil
     ) {
         pl_channel_bias_act(x, Int32(channels), length, bias, relu6 ? 1 : 0, skip)
+    }
+
+    /// `x[c, i] = bias[c] (+ skip[c, i])`: the start of a GEMM with `beta: 1`, so the bias
+    /// and residual cost no pass after it.
+    public static func fill(
+        _ x: UnsafeMutablePointer<Float>, channels: Int, length: Int, bias: UnsafePointer<Float>,
+        skip: UnsafePointer<Float>? = nil
+    ) {
+        pl_channel_fill(x, Int32(channels), length, bias, skip)
+    }
+
+    /// `x[i] = min(max(x[i], 0), 6)` over `count` values.
+    public static func relu6(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        pl_relu6(x, count)
     }
 
     /// The im2col matrix of a dense k x k convolution with stride and SAME padding:
