@@ -125,9 +125,17 @@ let package = Package(
             path: "Sources/TextBench",
             swiftSettings: swiftSettings
         ),
+        // Benchmark driver for scripts/bench-vision.
+        .executableTarget(
+            name: "vision-bench",
+            dependencies: ["PipelineModels", "PipelineTensor"],
+            path: "Sources/VisionBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PipelineModelsTests",
-            dependencies: ["PipelineModels", "PipelineTensor"],
+            // PipelineMedia decodes the EfficientNet goldens' PNG inputs.
+            dependencies: ["PipelineModels", "PipelineTensor", "PipelineMedia"],
             exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),

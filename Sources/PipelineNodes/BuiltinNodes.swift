@@ -31,6 +31,8 @@ public enum BuiltinNodes {
         // Encoders
         TextEncoder.self,
         TextSimilarity.self,
+        ImageEncoder.self,
+        ImageNetHead.self,
         // Flow utilities
         Identity.self,
         Delay.self,

@@ -64,4 +64,31 @@ void pl_layer_norm(float *x, int rows, int cols, const float *gamma, const float
 /// Softmax of each row in place (the first `cols` of rows `ld` apart), max-subtracted.
 void pl_softmax_rows(float *x, int rows, int cols, int ld);
 
+/// Depthwise convolution over channel-major input [channels][images][h][w]: every plane of
+/// channel c with the k x k filter weight[c], stride `stride`, zero padding pad_top/pad_left
+/// before (and as needed after), into [channels][images][oh][ow], plus bias[c] (bias may be
+/// NULL) and then ReLU6 when relu6_on. AVX2/FMA when the CPU has it, else portable.
+void pl_depthwise_conv(const float *in, int channels, int images, int h, int w, const float *weight, int k,
+                       int stride, int pad_top, int pad_left, int oh, int ow, const float *bias, int relu6_on,
+                       float *out);
+
+/// x[c, i] = act(x[c, i] + bias[c] (+ skip[c, i])) for `channels` rows of `len`; act is
+/// ReLU6 (clamp to [0, 6]) when relu6_on, else identity; skip may be NULL.
+void pl_channel_bias_act(float *x, int channels, long len, const float *bias, int relu6_on, const float *skip);
+
+/// x[c, i] = bias[c] (+ skip[c, i]): the starting value of a GEMM run with beta = 1, which
+/// then adds the product (OpenBLAS skips its beta pass when beta is 1); skip may be NULL.
+void pl_channel_fill(float *x, int channels, long len, const float *bias, const float *skip);
+
+/// x[i] = min(max(x[i], 0), 6).
+void pl_relu6(float *x, long n);
+
+/// im2col for a dense k x k convolution over channel-major input [channels][planes][h][w]:
+/// cols[(c*k + ky)*k + kx][p][oy][ox], zero where the window falls in the padding.
+void pl_im2col(const float *in, int channels, int planes, int h, int w, int k, int stride, int pad_top,
+               int pad_left, int oh, int ow, float *cols);
+
+/// out[p] = mean of row p (len floats), summed in double.
+void pl_plane_means(const float *x, int planes, long len, float *out);
+
 #endif

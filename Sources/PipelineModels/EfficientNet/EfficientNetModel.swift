@@ -1,0 +1,122 @@
+import Foundation
+import PipelineTensor
+
+/// What the network gives for a batch: the pooled features and the class logits, row-major
+/// `[images][featureSize]` and `[images][classes]`.
+public struct EfficientNetOutput: Sendable {
+    public var images: Int
+    public var featureSize: Int
+    public var classes: Int
+    public var features: [Float]
+    public var logits: [Float]
+
+    /// The pooled feature of image `i`.
+    public func feature(_ i: Int) -> ArraySlice<Float> { features[i * featureSize..<(i + 1) * featureSize] }
+    /// The logits of image `i`.
+    public func logits(_ i: Int) -> ArraySlice<Float> { logits[i * classes..<(i + 1) * classes] }
+}
+
+/// EfficientNet-Lite on the CPU: the safetensors state dict of `efficientnet_lite_pytorch`
+/// (`_conv_stem`, `_bn0`, `_blocks.N.…`, `_conv_head`, `_bn1`, `_fc`), batch-norm folded into
+/// the convolutions at load. Dense and 1x1 convolutions run on OpenBLAS `sgemm` (the stem
+/// through im2col), depthwise ones on a CKernels loop split over `BLAS.threads` workers.
+///
+/// Immutable after load, so one instance serves any number of threads.
+public final class EfficientNetModel: Sendable {
+    public let config: EfficientNetConfig
+    public let path: String
+    let stem: EfficientNetConv
+    let blocks: [EfficientNetBlock]
+    let head: EfficientNetConv
+    let classifierWeight: [Float]
+    let classifierBias: [Float]
+
+    /// The length of the pooled feature (1280 for Lite0).
+    public var featureSize: Int { config.headChannels }
+
+    /// Loads the weights from a safetensors file; every tensor is checked for presence and shape.
+    public init(path: String, config: EfficientNetConfig = .lite0) throws {
+        let file = try SafetensorsFile(path: path)
+        let eps = config.batchNormEpsilon
+        self.config = config
+        self.path = path
+        stem = try EfficientNetConv(
+            file, conv: "_conv_stem", bn: "_bn0", inChannels: 3, outChannels: config.stemChannels, kernel: 3, stride: 2,
+            depthwise: false, epsilon: eps)
+        blocks = try config.blocks.enumerated().map { i, spec in
+            try EfficientNetBlock(file, index: i, spec: spec, epsilon: eps)
+        }
+        let last = config.blocks.last?.outChannels ?? config.stemChannels
+        head = try EfficientNetConv(
+            file, conv: "_conv_head", bn: "_bn1", inChannels: last, outChannels: config.headChannels, kernel: 1, stride: 1,
+            depthwise: false, epsilon: eps)
+        classifierWeight = try file.floats("_fc.weight", shape: [config.classes, config.headChannels])
+        classifierBias = try file.floats("_fc.bias", shape: [config.classes])
+    }
+
+    /// Runs a batch of `images` RGB images given as `[images][3][height][width]` floats,
+    /// already normalised (`(x − 127) / 128` on 0…255 for Lite). Any size of at least one
+    /// pixel works (SAME padding adapts); the weights were trained at 224 x 224.
+    public func forward(_ input: [Float], images: Int, height: Int, width: Int) throws -> EfficientNetOutput {
+        guard images > 0, height > 0, width > 0 else {
+            throw EfficientNetError.badInput(reason: "empty batch or image (\(images) x 3 x \(height) x \(width))")
+        }
+        guard input.count == images * 3 * height * width else {
+            throw EfficientNetError.badInput(
+                reason: "\(input.count) floats for \(images) x 3 x \(height) x \(width) (\(images * 3 * height * width) expected)")
+        }
+        let threads = max(1, BLAS.threads)
+        // NCHW → channel-major [3][images][h][w].
+        let plane = height * width
+        var cm = [Float](repeating: 0, count: input.count)
+        for n in 0..<images {
+            for c in 0..<3 {
+                let src = (n * 3 + c) * plane, dst = (c * images + n) * plane
+                for i in 0..<plane { cm[dst + i] = input[src + i] }
+            }
+        }
+        var x = EfficientNetActivation(data: cm, channels: 3, images: images, height: height, width: width)
+        x = stem(x, relu6: true, threads: threads)
+        for block in blocks { x = block(x, threads: threads) }
+        x = head(x, relu6: true, threads: threads)
+
+        // Global average pool: rows [channel][image] of h·w → features [image][channel].
+        let rows = x.channels * images
+        var pooled = [Float](repeating: 0, count: rows)
+        x.data.withUnsafeBufferPointer { src in
+            pooled.withUnsafeMutableBufferPointer { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                ConvOps.rowMeans(s, rows: rows, length: x.height * x.width, output: d)
+            }
+        }
+        var features = [Float](repeating: 0, count: rows)
+        for c in 0..<x.channels {
+            for n in 0..<images { features[n * x.channels + c] = pooled[c * images + n] }
+        }
+        let logits = try classify(features: features)
+        return EfficientNetOutput(
+            images: images, featureSize: x.channels, classes: config.classes, features: features, logits: logits)
+    }
+
+    /// The classifier alone on pooled features `[images][featureSize]` (for embeddings computed earlier).
+    public func classify(features: [Float]) throws -> [Float] {
+        let k = config.headChannels, classes = config.classes
+        guard !features.isEmpty, features.count % k == 0 else {
+            throw EfficientNetError.badInput(reason: "\(features.count) feature values, not a multiple of \(k)")
+        }
+        let images = features.count / k
+        var logits = [Float](repeating: 0, count: images * classes)
+        features.withUnsafeBufferPointer { f in
+            classifierWeight.withUnsafeBufferPointer { w in
+                logits.withUnsafeMutableBufferPointer { l in
+                    guard let fa = f.baseAddress, let wa = w.baseAddress, let la = l.baseAddress else { return }
+                    BLAS.gemmTransposedB(m: images, n: classes, k: k, a: fa, lda: k, b: wa, ldb: k, c: la, ldc: classes)
+                    classifierBias.withUnsafeBufferPointer { b in
+                        if let ba = b.baseAddress { EncoderOps.addBias(la, rows: images, cols: classes, bias: ba) }
+                    }
+                }
+            }
+        }
+        return logits
+    }
+}

@@ -1,0 +1,47 @@
+import PipelineCore
+import PipelineModels
+
+/// Embeds an image with EfficientNet-Lite0: the 1280 numbers of its globally pooled last
+/// feature map (before the ImageNet classifier).
+///
+/// Images (decoded files, video frames, `image.tiles` tiles) are made RGB, stretched to
+/// 224 x 224 and scaled `(x − 127) / 128`; a `tensor` payload is used as given. The model is
+/// loaded once per process and shared by every copy and by `head.imagenet`.
+final class ImageEncoder: PipelineNode {
+    static let type = "encoder.image"
+    static let summary = "Embeds an image with EfficientNet-Lite0 (1280-d pooled feature)."
+    static let inputs = [PortSpec("image", .any, doc: "an image (or tile), or a prepared [3, h, w] tensor")]
+    static let outputs = [
+        PortSpec("embedding", .embedding, doc: "an embedding payload (model, path, tile, vector), or a JSON number array with `format: json`")
+    ]
+    static let options = [
+        OptionSpec("model", .string, default: "efficientnet-lite0", doc: "a name in the model folder, or a path to one"),
+        OptionSpec("format", .choice(["payload", "json"]), default: "payload",
+            doc: "emit an embedding payload or a plain JSON number array"),
+    ]
+    static let example = """
+        - id: embed
+          type: encoder.image
+          inputs: { image: decode.image }
+        """
+
+    private let model: ImageModel
+    private let json: Bool
+
+    init(options: Options, context: NodeContext) throws {
+        model = try SharedImageModels.load(options.string("model") ?? "efficientnet-lite0")
+        json = options.string("format") == "json"
+    }
+
+    func process(_ input: NodeInput, _ output: NodeOutput) throws {
+        let image = try ImageInput.from(input.value, size: model.network.config.imageSize)
+        let out: EfficientNetOutput
+        do {
+            out = try model.network.forward(image.data, images: 1, height: image.height, width: image.width)
+        } catch {
+            throw NodeError((image.path.map { "\($0): " } ?? "") + "\(error)")
+        }
+        let embedding = Embedding(vector: out.features, model: model.name, path: image.path, tile: image.tile)
+        try output.emit(json ? embedding.json : .payload(embedding))
+    }
+}

@@ -1,0 +1,53 @@
+// vision-bench: times EfficientNet-Lite0 for scripts/bench-vision.
+//
+//   vision-bench <model.safetensors> <images.f32> [--batch 8] [--threads 2] [--runs 3]
+//
+// images.f32 holds N prepared images, float32 [N, 3, 224, 224]. Runs them through the
+// network `--batch` at a time, `--runs` times after one warm-up, and prints
+// `images=N seconds=S rate=R` for the best run on stdout.
+import Foundation
+import PipelineModels
+import PipelineTensor
+
+var positional: [String] = []
+var options: [String: Int] = [:]
+var arguments = Array(CommandLine.arguments.dropFirst())[...]
+while let argument = arguments.popFirst() {
+    if argument.hasPrefix("--"), let value = arguments.popFirst().flatMap({ Int($0) }) {
+        options[String(argument.dropFirst(2))] = value
+    } else {
+        positional.append(argument)
+    }
+}
+guard positional.count == 2 else {
+    FileHandle.standardError.write(Data("usage: vision-bench <model.safetensors> <images.f32> [--batch 8] [--threads 2] [--runs 3]\n".utf8))
+    exit(2)
+}
+
+do {
+    BLAS.setThreads(options["threads"] ?? 2)
+    let model = try EfficientNetModel(path: positional[0])
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: positional[1]))
+    let side = model.config.imageSize, perImage = 3 * side * side
+    let floats = bytes.withUnsafeBytes { raw in (0..<bytes.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
+    let count = floats.count / perImage
+    guard count > 0 else { throw EfficientNetError.badInput(reason: "no images in \(positional[1])") }
+    let batch = max(1, options["batch"] ?? 8)
+    func pass() throws {
+        for start in stride(from: 0, to: count, by: batch) {
+            let n = min(batch, count - start)
+            _ = try model.forward(Array(floats[start * perImage..<(start + n) * perImage]), images: n, height: side, width: side)
+        }
+    }
+    try pass()
+    var best = Double.infinity
+    for _ in 0..<max(1, options["runs"] ?? 3) {
+        let start = Date()
+        try pass()
+        best = min(best, Date().timeIntervalSince(start))
+    }
+    print("images=\(count) seconds=\(String(format: "%.4f", best)) rate=\(String(format: "%.1f", Double(count) / best))")
+} catch {
+    FileHandle.standardError.write(Data("vision-bench: \(error)\n".utf8))
+    exit(1)
+}
