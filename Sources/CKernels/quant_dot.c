@@ -5,7 +5,8 @@
 #include <string.h>
 #include <immintrin.h>
 
-static int forced_portable = 0;
+// Per thread, so a test forcing the portable kernels never changes another thread's results.
+static _Thread_local int forced_portable = 0;
 void pl_force_portable(int on) { forced_portable = on; }
 int pl_kernels_portable(void) { return forced_portable || !pl_cpu_has_avx2(); }
 

@@ -5,7 +5,7 @@
 /// 1 when this CPU runs the AVX2/FMA/F16C kernels (checked once at run time).
 int pl_cpu_has_avx2(void);
 
-/// Forces the portable kernels (for tests comparing both); 0 restores dispatch.
+/// Forces the portable kernels on the calling thread (for tests comparing both); 0 restores dispatch.
 void pl_force_portable(int on);
 
 /// Dot products of n elements (whole blocks) of ggml-layout weight blocks with activation
