@@ -160,6 +160,7 @@ let package = Package(
         .testTarget(
             name: "PipelineNodesTests",
             dependencies: ["PipelineNodes", "PipelineTesting", "PipelineMedia", "PipelineModels"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
