@@ -31,6 +31,9 @@ public enum BuiltinNodes {
         // Encoders
         TextEncoder.self,
         TextSimilarity.self,
+        AudioMel.self,
+        WhisperEncoderNode.self,
+        WhisperTranscribe.self,
         // Flow utilities
         Identity.self,
         Delay.self,
