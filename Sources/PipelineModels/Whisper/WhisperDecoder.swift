@@ -53,9 +53,7 @@ public struct WhisperDecoder: Sendable {
         x.withUnsafeBufferPointer { xp in
             embeddings.withUnsafeBufferPointer { e in
                 logits.withUnsafeMutableBufferPointer { l in
-                    BLAS.gemmTransposedB(
-                        m: 1, n: c.vocabSize, k: w, a: xp.baseAddress!, lda: w, b: e.baseAddress!, ldb: w,
-                        c: l.baseAddress!, ldc: c.vocabSize)
+                    BLAS.gemv(m: c.vocabSize, n: w, a: e.baseAddress!, lda: w, x: xp.baseAddress!, y: l.baseAddress!)
                 }
             }
         }

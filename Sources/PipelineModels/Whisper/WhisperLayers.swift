@@ -19,6 +19,10 @@ struct WhisperLinear: Sendable {
     /// `y[rows, out] = x[rows, in] · wᵀ + b`, plus what `y` held when `accumulate` (a residual).
     func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         weight.withUnsafeBufferPointer { w in
+            if rows == 1 {
+                BLAS.gemv(m: outFeatures, n: inFeatures, a: w.baseAddress!, lda: inFeatures, x: x, beta: accumulate ? 1 : 0, y: y)
+                return
+            }
             BLAS.gemmTransposedB(
                 m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
                 beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
@@ -29,6 +33,10 @@ struct WhisperLinear: Sendable {
     /// `y = gelu(x · wᵀ + b)`.
     func applyGELU(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         weight.withUnsafeBufferPointer { w in
+            if rows == 1 {
+                BLAS.gemv(m: outFeatures, n: inFeatures, a: w.baseAddress!, lda: inFeatures, x: x, y: y)
+                return
+            }
             BLAS.gemmTransposedB(
                 m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
                 c: y, ldc: outFeatures)
@@ -90,6 +98,12 @@ func whisperAttention(
     let scale = 1 / Float(headSize).squareRoot()
     for h in 0..<heads {
         let o = h * headSize
+        if queries == 1 {
+            BLAS.gemv(m: keys, n: headSize, alpha: scale, a: k + o, lda: ldk, x: q + o, y: scores)
+            EncoderOps.softmaxRows(scores, rows: 1, cols: keys, ld: keys)
+            BLAS.gemv(m: keys, n: headSize, a: v + o, lda: ldv, x: scores, y: out + o, transposed: true)
+            continue
+        }
         BLAS.gemmTransposedB(
             m: queries, n: keys, k: headSize, alpha: scale, a: q + o, lda: ldq, b: k + o, ldb: ldk, c: scores, ldc: keys)
         EncoderOps.softmaxRows(scores, rows: queries, cols: keys, ld: keys)
