@@ -60,4 +60,8 @@ void pl_layer_norm(float *x, int rows, int cols, const float *gamma, const float
 /// Softmax of each row in place (the first `cols` of rows `ld` apart), max-subtracted.
 void pl_softmax_rows(float *x, int rows, int cols, int ld);
 
+/// y[r] = (accumulate ? y[r] : 0) + sum_c w[r, c] * x[c] for row-major F16 weights [rows, cols],
+/// widened exactly to float (Whisper's decoder: half the bytes of float weights per token).
+void pl_gemv_f16(const uint16_t *w, int rows, int cols, const float *x, float *y, int accumulate);
+
 #endif

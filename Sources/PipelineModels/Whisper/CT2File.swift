@@ -108,6 +108,15 @@ public final class CT2File: @unchecked Sendable {
         }
     }
 
+    /// The raw half-precision bit patterns of an F16 variable checked to have `shape`, or nil
+    /// when it is stored in another type.
+    public func halves(_ name: String, shape: [Int]) throws -> [UInt16]? {
+        let v = try variable(name, shape: shape)
+        guard v.dtype == .float16 else { return nil }
+        let raw = data(of: v)
+        return (0..<v.byteCount / 2).map { raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self) }
+    }
+
     /// A scalar integer variable (such as `encoder/num_heads`), or nil when absent.
     public func integer(_ name: String) -> Int? {
         guard let v = variables[name], v.shape.isEmpty else { return nil }

@@ -1,3 +1,4 @@
+import Dispatch
 import PipelineTensor
 
 /// Whisper's text decoder: token embeddings plus learned positions, pre-LN blocks with causal
@@ -5,6 +6,8 @@ import PipelineTensor
 /// final LayerNorm, and logits through the transposed token embeddings.
 public struct WhisperDecoder: Sendable {
     let embeddings: [Float]
+    /// The token embeddings as stored when F16: the output projection reads these.
+    let embeddings16: [UInt16]?
     let positions: [Float]
     let layers: [WhisperDecoderLayer]
     let norm: WhisperLayerNorm
@@ -13,6 +16,7 @@ public struct WhisperDecoder: Sendable {
     init(_ file: CT2File, config c: WhisperConfig) throws {
         config = c
         embeddings = try file.floats("decoder/embeddings/weight", shape: [c.vocabSize, c.width])
+        embeddings16 = try file.halves("decoder/embeddings/weight", shape: [c.vocabSize, c.width])
         positions = try file.floats("decoder/position_encodings/encodings", shape: [c.textContext, c.width])
         layers = try (0..<c.decoderLayers).map { try WhisperDecoderLayer(file, "decoder/layer_\($0)", config: c) }
         norm = try WhisperLayerNorm(file, "decoder/layer_norm", size: c.width)
@@ -51,9 +55,22 @@ public struct WhisperDecoder: Sendable {
         state.length += 1
         var logits = [Float](repeating: 0, count: c.vocabSize)
         x.withUnsafeBufferPointer { xp in
-            embeddings.withUnsafeBufferPointer { e in
-                logits.withUnsafeMutableBufferPointer { l in
-                    BLAS.gemv(m: c.vocabSize, n: w, a: e.baseAddress!, lda: w, x: xp.baseAddress!, y: l.baseAddress!)
+            logits.withUnsafeMutableBufferPointer { l in
+                if let embeddings16 {
+                    // Two halves of the vocabulary at once: this product reads 40 MB per token.
+                    let half = (c.vocabSize + 1) / 2
+                    let (xs, ls) = (UncheckedSendable(xp.baseAddress!), UncheckedSendable(l.baseAddress!))
+                    embeddings16.withUnsafeBufferPointer { e in
+                        let es = UncheckedSendable(e.baseAddress!)
+                        DispatchQueue.concurrentPerform(iterations: 2) { part in
+                            let start = part * half, rows = min(half, c.vocabSize - start)
+                            EncoderOps.gemvF16(es.value + start * w, rows: rows, cols: w, x: xs.value, y: ls.value + start)
+                        }
+                    }
+                } else {
+                    embeddings.withUnsafeBufferPointer { e in
+                        BLAS.gemv(m: c.vocabSize, n: w, a: e.baseAddress!, lda: w, x: xp.baseAddress!, y: l.baseAddress!)
+                    }
                 }
             }
         }
@@ -90,13 +107,13 @@ struct WhisperDecoderLayer: Sendable {
     init(_ file: CT2File, _ prefix: String, config c: WhisperConfig) throws {
         let w = c.width
         selfNorm = try WhisperLayerNorm(file, prefix + "/self_attention/layer_norm", size: w)
-        selfQKV = try WhisperLinear(file, prefix + "/self_attention/linear_0", out: 3 * w, in: w)
-        selfOutput = try WhisperLinear(file, prefix + "/self_attention/linear_1", out: w, in: w)
+        selfQKV = try WhisperLinear(file, prefix + "/self_attention/linear_0", out: 3 * w, in: w, halves: true)
+        selfOutput = try WhisperLinear(file, prefix + "/self_attention/linear_1", out: w, in: w, halves: true)
         crossNorm = try WhisperLayerNorm(file, prefix + "/attention/layer_norm", size: w)
-        crossQuery = try WhisperLinear(file, prefix + "/attention/linear_0", out: w, in: w)
+        crossQuery = try WhisperLinear(file, prefix + "/attention/linear_0", out: w, in: w, halves: true)
         crossKV = try WhisperLinear(file, prefix + "/attention/linear_1", out: 2 * w, in: w)
-        crossOutput = try WhisperLinear(file, prefix + "/attention/linear_2", out: w, in: w)
-        ffn = try WhisperFFN(file, prefix + "/ffn", width: w, hidden: c.ffnWidth)
+        crossOutput = try WhisperLinear(file, prefix + "/attention/linear_2", out: w, in: w, halves: true)
+        ffn = try WhisperFFN(file, prefix + "/ffn", width: w, hidden: c.ffnWidth, halves: true)
         heads = c.heads
     }
 
@@ -129,4 +146,10 @@ struct WhisperDecoderLayer: Sendable {
         crossOutput.apply(attended, rows: 1, into: x, accumulate: true)
         ffn.apply(x, rows: 1, scratch: scratch)
     }
+}
+
+/// A pointer handed to the two workers of one product, each writing its own rows.
+private struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
