@@ -100,6 +100,9 @@ struct WhisperFFN: Sendable {
     }
 }
 
+/// Query rows per block of `whisperAttention`.
+let attentionBlock = 256
+
 /// Scaled dot-product attention of `queries` query rows over `keys` key/value rows, per head,
 /// with BLAS: `out[q, h·d…] = softmax(Q_h K_hᵀ / √d) V_h`. Rows of q, k, v lie `ldq`, `ldk`,
 /// `ldv` apart; `scores` holds `queries · keys` floats.
@@ -117,9 +120,15 @@ func whisperAttention(
             BLAS.gemv(m: keys, n: headSize, a: v + o, lda: ldv, x: scores, y: out + o, transposed: true)
             continue
         }
-        BLAS.gemmTransposedB(
-            m: queries, n: keys, k: headSize, alpha: scale, a: q + o, lda: ldq, b: k + o, ldb: ldk, c: scores, ldc: keys)
-        EncoderOps.softmaxRows(scores, rows: queries, cols: keys, ld: keys)
-        BLAS.gemm(m: queries, n: headSize, k: keys, a: scores, lda: keys, b: v + o, ldb: ldv, c: out + o, ldc: ldo)
+        // Query rows in blocks, so a block's scores stay in cache between the two products.
+        for first in stride(from: 0, to: queries, by: attentionBlock) {
+            let rows = min(attentionBlock, queries - first)
+            BLAS.gemmTransposedB(
+                m: rows, n: keys, k: headSize, alpha: scale, a: q + first * ldq + o, lda: ldq, b: k + o, ldb: ldk,
+                c: scores, ldc: keys)
+            EncoderOps.softmaxRows(scores, rows: rows, cols: keys, ld: keys)
+            BLAS.gemm(
+                m: rows, n: headSize, k: keys, a: scores, lda: keys, b: v + o, ldb: ldv, c: out + first * ldo + o, ldc: ldo)
+        }
     }
 }
