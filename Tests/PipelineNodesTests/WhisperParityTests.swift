@@ -20,10 +20,11 @@ struct WhisperParityTests {
         for (frame, values) in zip(golden.frames ?? [], golden.values) {
             for band in 0..<80 { worst = max(worst, abs(features[band * 3000 + frame] - values[band])) }
         }
+        print("whisper parity: mel \(clip) max |Δ| \(worst)")
         #expect(worst <= 1e-4, "max |Δ| \(worst)")
     }
 
-    @Test("encoder output within 2e-3 of CTranslate2 (float32 compute, F16 weights)", arguments: melClips)
+    @Test("encoder output within 5e-4 of CTranslate2 (float32 compute, F16 weights)", arguments: melClips)
     func encoderParity(clip: String) throws {
         let model = try WhisperFixture.model.get()
         let golden = try #require(try WhisperFixture.load([String: WhisperFixture.Excerpt].self, "encoder.json")[clip])
@@ -33,7 +34,8 @@ struct WhisperParityTests {
         for (row, values) in zip(golden.rows ?? [], golden.values) {
             for i in 0..<384 { worst = max(worst, abs(encoded[row * 384 + i] - values[i])) }
         }
-        #expect(worst <= 2e-3, "max |Δ| \(worst)")
+        print("whisper parity: encoder \(clip) max |Δ| \(worst)")
+        #expect(worst <= 5e-4, "max |Δ| \(worst)")
     }
 
     @Test("greedy transcripts identical to CTranslate2", arguments: allClips)
