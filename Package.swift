@@ -118,6 +118,13 @@ let package = Package(
             dependencies: ["PipelineTensor"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
+        // Benchmark driver for scripts/bench-speech.
+        .executableTarget(
+            name: "speech-bench",
+            dependencies: ["PipelineModels", "PipelineTensor"],
+            path: "Sources/SpeechBench",
+            swiftSettings: swiftSettings
+        ),
         // Benchmark driver for scripts/bench-text.
         .executableTarget(
             name: "text-bench",
@@ -168,6 +175,7 @@ let package = Package(
         .testTarget(
             name: "PipelineNodesTests",
             dependencies: ["PipelineNodes", "PipelineTesting", "PipelineMedia", "PipelineModels"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -33,6 +33,9 @@ public enum BuiltinNodes {
         TextSimilarity.self,
         ImageEncoder.self,
         ImageNetHead.self,
+        AudioMel.self,
+        WhisperEncoderNode.self,
+        WhisperTranscribe.self,
         // Flow utilities
         Identity.self,
         Delay.self,

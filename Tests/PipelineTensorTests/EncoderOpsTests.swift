@@ -19,6 +19,31 @@ struct EncoderOpsTests {
         zip(a, b).map { abs($0 - $1) }.max() ?? 0
     }
 
+    @Test("F16-weight gemv equals the widened reference, SIMD and portable, with a tail and accumulation",
+          arguments: [384, 37])
+    func gemvF16(cols: Int) {
+        let rows = 9
+        let w = Self.random(rows * cols, seed: 5, scale: 1).map { Float16($0).bitPattern }
+        let x = Self.random(cols, seed: 6, scale: 2)
+        let expected = EncoderOps.referenceGemvF16(w, cols: cols, x: x)
+        func run(accumulate: Bool) -> [Float] {
+            var y = [Float](repeating: 1, count: rows)
+            w.withUnsafeBufferPointer { wp in
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer {
+                        EncoderOps.gemvF16(wp.baseAddress!, rows: rows, cols: cols, x: xp.baseAddress!, y: $0.baseAddress!,
+                                           accumulate: accumulate)
+                    }
+                }
+            }
+            return y
+        }
+        #expect(Self.maxDiff(run(accumulate: false), expected) < 1e-4)
+        #expect(Self.maxDiff(run(accumulate: true), expected.map { $0 + 1 }) < 1e-4)
+        let portable = QuantizedDot.withPortableKernels { run(accumulate: false) }
+        #expect(Self.maxDiff(portable, expected) < 1e-4)
+    }
+
     @Test("bias + GELU(erf), including the clamped tails")
     func gelu() {
         let (rows, cols) = (7, 33)

@@ -90,5 +90,8 @@ void pl_im2col(const float *in, int channels, int planes, int h, int w, int k, i
 
 /// out[p] = mean of row p (len floats), summed in double.
 void pl_plane_means(const float *x, int planes, long len, float *out);
+/// y[r] = (accumulate ? y[r] : 0) + sum_c w[r, c] * x[c] for row-major F16 weights [rows, cols],
+/// widened exactly to float (Whisper's decoder: half the bytes of float weights per token).
+void pl_gemv_f16(const uint16_t *w, int rows, int cols, const float *x, float *y, int accumulate);
 
 #endif

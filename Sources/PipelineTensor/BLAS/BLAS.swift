@@ -37,4 +37,16 @@ public enum BLAS {
             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha,
             a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// `y[m] = alpha · a[m, n] · x[n] + beta · y` (row-major `a`, leading dimension `lda`), or
+    /// with `transposed` `y[n] = alpha · a[m, n]ᵀ · x[m] + beta · y`. For one-row products: a
+    /// gemv reads the matrix in place, where a one-row gemm packs all of it first.
+    @inlinable
+    public static func gemv(
+        m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+        beta: Float = 0, y: UnsafeMutablePointer<Float>, transposed: Bool = false
+    ) {
+        cblas_sgemv(
+            CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+    }
 }

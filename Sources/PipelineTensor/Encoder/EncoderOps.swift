@@ -28,6 +28,15 @@ public enum EncoderOps {
         pl_softmax_rows(x, Int32(rows), Int32(cols), Int32(ld))
     }
 
+    /// `y[r] = (accumulate ? y[r] : 0) + Σ_c w[r, c] · x[c]` for row-major F16 weights
+    /// `[rows, cols]` (bit patterns), widened exactly to float.
+    public static func gemvF16(
+        _ w: UnsafePointer<UInt16>, rows: Int, cols: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+        accumulate: Bool = false
+    ) {
+        pl_gemv_f16(w, Int32(rows), Int32(cols), x, y, accumulate ? 1 : 0)
+    }
+
     // MARK: Plain references
 
     public static func referenceBiasGELU(_ x: [Float], cols: Int, bias: [Float]) -> [Float] {
@@ -59,5 +68,11 @@ public enum EncoderOps {
             for c in 0..<cols { out[start + c] = Float(exp(row[c] - m) / sum) }
         }
         return out
+    }
+
+    public static func referenceGemvF16(_ w: [UInt16], cols: Int, x: [Float]) -> [Float] {
+        stride(from: 0, to: w.count, by: cols).map { start in
+            Float((0..<cols).reduce(0.0) { $0 + Double(Float(Float16(bitPattern: w[start + $1]))) * Double(x[$1]) })
+        }
     }
 }

@@ -1,0 +1,134 @@
+import PipelineTensor
+
+/// A linear layer in CTranslate2's layout: `weight [out, in]`, `bias [out]`; `y = x · wᵀ + b`.
+struct WhisperLinear: Sendable {
+    let weight: [Float]
+    /// The F16 weights as stored, kept for one-row products (the decoder) when `halves` is
+    /// asked for: read at half the bytes, widened exactly, so the products are unchanged.
+    let halves: [UInt16]?
+    let bias: [Float]
+    let outFeatures: Int
+    let inFeatures: Int
+
+    /// Loads `name/weight` (of `shape`, default `[out, in]`: a convolution's `[out, in, k]`
+    /// is the same matrix) and `name/bias`.
+    init(_ file: CT2File, _ name: String, out: Int, in: Int, reshaped shape: [Int]? = nil, halves: Bool = false) throws {
+        weight = try file.floats(name + "/weight", shape: shape ?? [out, `in`])
+        self.halves = halves ? try file.halves(name + "/weight", shape: shape ?? [out, `in`]) : nil
+        bias = try file.floats(name + "/bias", shape: [out])
+        outFeatures = out
+        inFeatures = `in`
+    }
+
+    /// `y[rows, out] = x[rows, in] · wᵀ + b`, plus what `y` held when `accumulate` (a residual).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        weight.withUnsafeBufferPointer { w in
+            if rows == 1, let halves {
+                halves.withUnsafeBufferPointer {
+                    EncoderOps.gemvF16($0.baseAddress!, rows: outFeatures, cols: inFeatures, x: x, y: y, accumulate: accumulate)
+                }
+            } else if rows == 1 {
+                BLAS.gemv(m: outFeatures, n: inFeatures, a: w.baseAddress!, lda: inFeatures, x: x, beta: accumulate ? 1 : 0, y: y)
+            } else {
+                BLAS.gemmTransposedB(
+                    m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                    beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
+            }
+        }
+        bias.withUnsafeBufferPointer { EncoderOps.addBias(y, rows: rows, cols: outFeatures, bias: $0.baseAddress!) }
+    }
+
+    /// `y = gelu(x · wᵀ + b)`.
+    func applyGELU(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        weight.withUnsafeBufferPointer { w in
+            if rows == 1, let halves {
+                halves.withUnsafeBufferPointer {
+                    EncoderOps.gemvF16($0.baseAddress!, rows: outFeatures, cols: inFeatures, x: x, y: y)
+                }
+                return
+            } else if rows == 1 {
+                BLAS.gemv(m: outFeatures, n: inFeatures, a: w.baseAddress!, lda: inFeatures, x: x, y: y)
+                return
+            }
+            BLAS.gemmTransposedB(
+                m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                c: y, ldc: outFeatures)
+        }
+        bias.withUnsafeBufferPointer { EncoderOps.biasGELU(y, rows: rows, cols: outFeatures, bias: $0.baseAddress!) }
+    }
+}
+
+/// LayerNorm over the last dimension (`name/gamma`, `name/beta`), eps 1e-5.
+struct WhisperLayerNorm: Sendable {
+    let gamma: [Float]
+    let beta: [Float]
+
+    init(_ file: CT2File, _ name: String, size: Int) throws {
+        gamma = try file.floats(name + "/gamma", shape: [size])
+        beta = try file.floats(name + "/beta", shape: [size])
+    }
+
+    /// Normalizes `rows` rows of `x` into `y` (which may be `x`).
+    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        if UnsafePointer(y) != x { y.update(from: x, count: rows * gamma.count) }
+        gamma.withUnsafeBufferPointer { g in
+            beta.withUnsafeBufferPointer { b in
+                EncoderOps.layerNorm(y, rows: rows, cols: g.count, gamma: g.baseAddress!, beta: b.baseAddress!, eps: 1e-5)
+            }
+        }
+    }
+}
+
+/// The feed-forward sub-block: LayerNorm, `linear_0` + GELU, `linear_1`, added to the residual.
+struct WhisperFFN: Sendable {
+    let norm: WhisperLayerNorm
+    let up: WhisperLinear
+    let down: WhisperLinear
+
+    init(_ file: CT2File, _ prefix: String, width: Int, hidden: Int, halves: Bool = false) throws {
+        norm = try WhisperLayerNorm(file, prefix + "/layer_norm", size: width)
+        up = try WhisperLinear(file, prefix + "/linear_0", out: hidden, in: width, halves: halves)
+        down = try WhisperLinear(file, prefix + "/linear_1", out: width, in: hidden, halves: halves)
+    }
+
+    /// `x += down(gelu(up(norm(x))))` over `rows` rows; `scratch` holds `rows · (width + hidden)`.
+    func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>) {
+        let normed = scratch, hidden = scratch + rows * up.inFeatures
+        norm.apply(x, rows: rows, into: normed)
+        up.applyGELU(normed, rows: rows, into: hidden)
+        down.apply(hidden, rows: rows, into: x, accumulate: true)
+    }
+}
+
+/// Query rows per block of `whisperAttention`.
+let attentionBlock = 256
+
+/// Scaled dot-product attention of `queries` query rows over `keys` key/value rows, per head,
+/// with BLAS: `out[q, h·d…] = softmax(Q_h K_hᵀ / √d) V_h`. Rows of q, k, v lie `ldq`, `ldk`,
+/// `ldv` apart; `scores` holds `queries · keys` floats.
+func whisperAttention(
+    q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
+    queries: Int, keys: Int, heads: Int, headSize: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
+    scores: UnsafeMutablePointer<Float>
+) {
+    let scale = 1 / Float(headSize).squareRoot()
+    for h in 0..<heads {
+        let o = h * headSize
+        if queries == 1 {
+            BLAS.gemv(m: keys, n: headSize, alpha: scale, a: k + o, lda: ldk, x: q + o, y: scores)
+            EncoderOps.softmaxRows(scores, rows: 1, cols: keys, ld: keys)
+            BLAS.gemv(m: keys, n: headSize, a: v + o, lda: ldv, x: scores, y: out + o, transposed: true)
+            continue
+        }
+        // Query rows in blocks, so a block's scores stay in cache between the two products.
+        for first in stride(from: 0, to: queries, by: attentionBlock) {
+            let rows = min(attentionBlock, queries - first)
+            BLAS.gemmTransposedB(
+                m: rows, n: keys, k: headSize, alpha: scale, a: q + first * ldq + o, lda: ldq, b: k + o, ldb: ldk,
+                c: scores, ldc: keys)
+            EncoderOps.softmaxRows(scores, rows: rows, cols: keys, ld: keys)
+            BLAS.gemm(
+                m: rows, n: headSize, k: keys, a: scores, lda: keys, b: v + o, ldb: ldv, c: out + first * ldo + o, ldc: ldo)
+        }
+    }
+}

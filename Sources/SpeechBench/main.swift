@@ -1,0 +1,61 @@
+// speech-bench: times Whisper transcription for scripts/bench-speech.
+//
+//   speech-bench <model-folder> <samples.f32> [--threads 2] [--runs 3]
+//
+// Reads raw little-endian float32 16 kHz mono samples, transcribes them (log-mel, encoder,
+// greedy decoding per 30 s window) once to warm up, then `--runs` times, and prints
+// `seconds=S mel=M encode=E decode=D tokens=N text=...` for the best run on stdout.
+import Foundation
+import PipelineModels
+import PipelineTensor
+
+var positional: [String] = []
+var options: [String: Int] = [:]
+var arguments = Array(CommandLine.arguments.dropFirst())[...]
+while let argument = arguments.popFirst() {
+    if argument.hasPrefix("--"), let value = arguments.popFirst().flatMap({ Int($0) }) {
+        options[String(argument.dropFirst(2))] = value
+    } else {
+        positional.append(argument)
+    }
+}
+guard positional.count == 2 else {
+    FileHandle.standardError.write(Data("usage: speech-bench <model-folder> <samples.f32> [--threads 2] [--runs 3]\n".utf8))
+    exit(2)
+}
+
+do {
+    BLAS.setThreads(options["threads"] ?? 2)
+    let model = try WhisperModel(directory: URL(fileURLWithPath: positional[0]))
+    let data = try Data(contentsOf: URL(fileURLWithPath: positional[1]))
+    let samples = data.withUnsafeBytes { raw in
+        (0..<raw.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+    }
+    _ = model.transcribe(samples)
+    var best = (total: Double.infinity, mel: 0.0, encode: 0.0, decode: 0.0, tokens: 0, text: "")
+    for _ in 0..<max(1, options["runs"] ?? 3) {
+        var (mel, encode, decode, tokens, text) = (0.0, 0.0, 0.0, 0, "")
+        let start = Date()
+        for offset in stride(from: 0, to: samples.count, by: WhisperMel.windowSamples) {
+            let t0 = Date()
+            let features = model.features(samples[offset..<min(samples.count, offset + WhisperMel.windowSamples)])
+            let t1 = Date()
+            let encoded = model.encoder.encode(features)
+            let t2 = Date()
+            let ids = model.generate(encoded: encoded)
+            let t3 = Date()
+            mel += t1.timeIntervalSince(t0)
+            encode += t2.timeIntervalSince(t1)
+            decode += t3.timeIntervalSince(t2)
+            tokens += ids.count
+            text += model.text(ids)
+        }
+        let total = Date().timeIntervalSince(start)
+        if total < best.total { best = (total, mel, encode, decode, tokens, text) }
+    }
+    func f(_ x: Double) -> String { String(format: "%.4f", x) }
+    print("seconds=\(f(best.total)) mel=\(f(best.mel)) encode=\(f(best.encode)) decode=\(f(best.decode)) tokens=\(best.tokens) text=\(best.text)")
+} catch {
+    FileHandle.standardError.write(Data("speech-bench: \(error)\n".utf8))
+    exit(1)
+}
