@@ -3,23 +3,23 @@ import PipelineCore
 import PipelineModels
 import Synchronization
 
-/// The process-wide cache of loaded text encoders, keyed by resolved model folder: every node
-/// copy (and every node) naming the same model shares one set of weights, and a model is
-/// loaded once even when N copies start at the same moment.
-public enum SharedEncoders {
-    /// One model's slot: its own lock, so loading one model does not hold up another.
+/// A process-wide cache of loaded models of one kind, keyed by resolved model folder: every
+/// node copy (and every node) naming the same model shares one set of weights, and a model is
+/// loaded once even when N copies start at the same moment. Each model has its own lock, so
+/// loading one does not hold up another.
+final class ModelCache<Model: Sendable>: Sendable {
     private final class Slot: Sendable {
-        let encoder = Mutex<SentenceEncoder?>(nil)
+        let model = Mutex<Model?>(nil)
     }
 
-    private static let slots = Mutex<[String: Slot]>([:])
-    private static let loadCount = Atomic<Int>(0)
+    private let slots = Mutex<[String: Slot]>([:])
+    private let loadCount = Atomic<Int>(0)
 
     /// How many times a model was read from disk in this process (for tests).
-    public static var loads: Int { loadCount.load(ordering: .relaxed) }
+    var loads: Int { loadCount.load(ordering: .relaxed) }
 
-    /// The encoder for the model folder at `path`, loading it on first use.
-    public static func encoder(at path: String) throws -> SentenceEncoder {
+    /// The model for the folder at `path`, made by `load(resolvedPath)` on first use.
+    func model(at path: String, load: (String) throws -> Model) throws -> Model {
         let key = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
         let slot = slots.withLock { slots in
             if let slot = slots[key] { return slot }
@@ -27,13 +27,37 @@ public enum SharedEncoders {
             slots[key] = slot
             return slot
         }
-        return try slot.encoder.withLock { cached in
+        return try slot.model.withLock { cached in
             if let cached { return cached }
-            let encoder = try SentenceEncoder(folder: key)
+            let model = try load(key)
             loadCount.add(1, ordering: .relaxed)
-            cached = encoder
-            return encoder
+            cached = model
+            return model
         }
+    }
+
+    /// The model named by a node's `model:` option, with load failures as a node error.
+    func load(_ option: String, _ make: (String) throws -> Model) throws -> Model {
+        do {
+            return try model(at: try ModelLocator.resolve(option), load: make)
+        } catch let error as NodeError {
+            throw error
+        } catch {
+            throw NodeError("cannot load model '\(option)': \(error)")
+        }
+    }
+}
+
+/// The shared text encoders.
+public enum SharedEncoders {
+    static let cache = ModelCache<SentenceEncoder>()
+
+    /// How many times a text encoder was read from disk in this process (for tests).
+    public static var loads: Int { cache.loads }
+
+    /// The encoder for the model folder at `path`, loading it on first use.
+    public static func encoder(at path: String) throws -> SentenceEncoder {
+        try cache.model(at: path) { try SentenceEncoder(folder: $0) }
     }
 }
 
