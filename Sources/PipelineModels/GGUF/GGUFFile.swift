@@ -22,117 +22,105 @@ public final class GGUFFile: @unchecked Sendable {
     /// Absolute offset of the tensor data blob.
     public let dataOffset: Int
     public let fileSize: Int
+    private let mapping: MappedFile
     private let base: UnsafeRawPointer
     private let tensorIndex: [String: Int]
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw GGUFError.cannotOpen(path: path, reason: "not a regular file") }
-        fileSize = Int(st.st_size)
-        guard fileSize > 0 else { throw GGUFError.truncated(path: path, offset: 0, reading: "the header") }
-        guard let mapped = mmap(nil, fileSize, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw GGUFError.cannotOpen(path: path, reason: "mmap: \(String(cString: strerror(errno)))")
-        }
-        base = UnsafeRawPointer(mapped)
         do {
-            var reader = Reader(base: base, size: fileSize, path: path)
-            let magic = try reader.u32("the magic")
-            guard magic == 0x4655_4747 else { throw GGUFError.badMagic(path: path) }
-            version = try reader.u32("the version")
-            guard version == 2 || version == 3 else { throw GGUFError.unsupportedVersion(path: path, version: version) }
-            let tensorCount = try reader.u64("the tensor count")
-            let kvCount = try reader.u64("the metadata count")
-            // Each metadata pair takes at least 12 bytes (key length + type), each tensor info 24.
-            try reader.checkCount(kvCount, minimumBytes: 12, what: "metadata")
-            try reader.checkCount(tensorCount, minimumBytes: 24, what: "tensor")
-
-            var metadata: [String: GGUFValue] = [:]
-            var keys: [String] = []
-            for _ in 0..<kvCount {
-                let key = try reader.string("a metadata key")
-                let type = try reader.u32("the type of '\(key)'")
-                let value = try reader.value(type: type, key: key, allowArray: true)
-                guard metadata.updateValue(value, forKey: key) == nil else {
-                    throw GGUFError.duplicateKey(path: path, key: key)
-                }
-                keys.append(key)
-            }
-            self.metadata = metadata
-            self.keys = keys
-
-            let alignment = metadata["general.alignment"]?.int ?? 32
-            guard alignment > 0, alignment & (alignment - 1) == 0 else {
-                throw GGUFError.badAlignment(path: path, alignment: alignment)
-            }
-            self.alignment = alignment
-
-            var infos: [(name: String, dims: [Int], type: GGMLType, offset: UInt64)] = []
-            var seen = Set<String>()
-            for _ in 0..<tensorCount {
-                let name = try reader.string("a tensor name")
-                guard seen.insert(name).inserted else { throw GGUFError.duplicateTensor(path: path, tensor: name) }
-                let nDims = try reader.u32("the dimension count of '\(name)'")
-                guard (1...4).contains(nDims) else {
-                    throw GGUFError.badTensorShape(path: path, tensor: name, reason: "\(nDims) dimensions (1 to 4 are valid)")
-                }
-                var dims: [Int] = []
-                for _ in 0..<nDims {
-                    let d = try reader.u64("a dimension of '\(name)'")
-                    guard d > 0, d <= UInt64(Int32.max) else {
-                        throw GGUFError.badTensorShape(path: path, tensor: name, reason: "dimension \(d) is out of range")
-                    }
-                    dims.append(Int(d))
-                }
-                let typeID = try reader.u32("the type of '\(name)'")
-                guard let type = GGMLType(rawValue: typeID) else {
-                    throw GGUFError.unknownTensorType(path: path, tensor: name, type: typeID)
-                }
-                let offset = try reader.u64("the data offset of '\(name)'")
-                infos.append((name, dims, type, offset))
-            }
-            dataOffset = (reader.offset + alignment - 1) / alignment * alignment
-
-            var tensors: [GGUFTensorInfo] = []
-            for info in infos {
-                guard info.dims[0] % info.type.blockSize == 0 else {
-                    throw GGUFError.badTensorShape(
-                        path: path, tensor: info.name,
-                        reason: "row length \(info.dims[0]) is not a multiple of \(info.type)'s block size \(info.type.blockSize)")
-                }
-                var count = 1
-                for d in info.dims {
-                    let (product, overflow) = count.multipliedReportingOverflow(by: d)
-                    guard !overflow, product <= 1 << 40 else {
-                        throw GGUFError.badTensorShape(path: path, tensor: info.name, reason: "too many elements")
-                    }
-                    count = product
-                }
-                let bytes = count / info.type.blockSize * info.type.blockBytes
-                guard info.offset <= UInt64(fileSize), dataOffset + Int(info.offset) + bytes <= fileSize else {
-                    throw GGUFError.tensorOutOfRange(
-                        path: path, tensor: info.name, offset: dataOffset + Int(min(info.offset, UInt64(fileSize))),
-                        bytes: bytes, fileSize: fileSize)
-                }
-                tensors.append(
-                    GGUFTensorInfo(
-                        name: info.name, dimensions: info.dims, type: info.type, elementCount: count,
-                        byteCount: bytes, offset: dataOffset + Int(info.offset)))
-            }
-            self.tensors = tensors
-            tensorIndex = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.name, $0) })
-        } catch {
-            munmap(UnsafeMutableRawPointer(mutating: base), fileSize)
-            throw error
+            mapping = try MappedFile(path: path)
+        } catch let error as MappedFile.OpenError {
+            throw GGUFError.cannotOpen(path: path, reason: error.reason)
         }
-    }
+        fileSize = mapping.size
+        guard fileSize > 0 else { throw GGUFError.truncated(path: path, offset: 0, reading: "the header") }
+        base = mapping.base
+        var reader = Reader(base: base, size: fileSize, path: path)
+        let magic = try reader.u32("the magic")
+        guard magic == 0x4655_4747 else { throw GGUFError.badMagic(path: path) }
+        version = try reader.u32("the version")
+        guard version == 2 || version == 3 else { throw GGUFError.unsupportedVersion(path: path, version: version) }
+        let tensorCount = try reader.u64("the tensor count")
+        let kvCount = try reader.u64("the metadata count")
+        // Each metadata pair takes at least 12 bytes (key length + type), each tensor info 24.
+        try reader.checkCount(kvCount, minimumBytes: 12, what: "metadata")
+        try reader.checkCount(tensorCount, minimumBytes: 24, what: "tensor")
 
-    deinit {
-        munmap(UnsafeMutableRawPointer(mutating: base), fileSize)
+        var metadata: [String: GGUFValue] = [:]
+        var keys: [String] = []
+        for _ in 0..<kvCount {
+            let key = try reader.string("a metadata key")
+            let type = try reader.u32("the type of '\(key)'")
+            let value = try reader.value(type: type, key: key, allowArray: true)
+            guard metadata.updateValue(value, forKey: key) == nil else {
+                throw GGUFError.duplicateKey(path: path, key: key)
+            }
+            keys.append(key)
+        }
+        self.metadata = metadata
+        self.keys = keys
+
+        let alignment = metadata["general.alignment"]?.int ?? 32
+        guard alignment > 0, alignment & (alignment - 1) == 0 else {
+            throw GGUFError.badAlignment(path: path, alignment: alignment)
+        }
+        self.alignment = alignment
+
+        var infos: [(name: String, dims: [Int], type: GGMLType, offset: UInt64)] = []
+        var seen = Set<String>()
+        for _ in 0..<tensorCount {
+            let name = try reader.string("a tensor name")
+            guard seen.insert(name).inserted else { throw GGUFError.duplicateTensor(path: path, tensor: name) }
+            let nDims = try reader.u32("the dimension count of '\(name)'")
+            guard (1...4).contains(nDims) else {
+                throw GGUFError.badTensorShape(path: path, tensor: name, reason: "\(nDims) dimensions (1 to 4 are valid)")
+            }
+            var dims: [Int] = []
+            for _ in 0..<nDims {
+                let d = try reader.u64("a dimension of '\(name)'")
+                guard d > 0, d <= UInt64(Int32.max) else {
+                    throw GGUFError.badTensorShape(path: path, tensor: name, reason: "dimension \(d) is out of range")
+                }
+                dims.append(Int(d))
+            }
+            let typeID = try reader.u32("the type of '\(name)'")
+            guard let type = GGMLType(rawValue: typeID) else {
+                throw GGUFError.unknownTensorType(path: path, tensor: name, type: typeID)
+            }
+            let offset = try reader.u64("the data offset of '\(name)'")
+            infos.append((name, dims, type, offset))
+        }
+        dataOffset = (reader.offset + alignment - 1) / alignment * alignment
+
+        var tensors: [GGUFTensorInfo] = []
+        for info in infos {
+            guard info.dims[0] % info.type.blockSize == 0 else {
+                throw GGUFError.badTensorShape(
+                    path: path, tensor: info.name,
+                    reason: "row length \(info.dims[0]) is not a multiple of \(info.type)'s block size \(info.type.blockSize)")
+            }
+            var count = 1
+            for d in info.dims {
+                let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= 1 << 40 else {
+                    throw GGUFError.badTensorShape(path: path, tensor: info.name, reason: "too many elements")
+                }
+                count = product
+            }
+            let bytes = count / info.type.blockSize * info.type.blockBytes
+            guard info.offset <= UInt64(fileSize), dataOffset + Int(info.offset) + bytes <= fileSize else {
+                throw GGUFError.tensorOutOfRange(
+                    path: path, tensor: info.name, offset: dataOffset + Int(min(info.offset, UInt64(fileSize))),
+                    bytes: bytes, fileSize: fileSize)
+            }
+            tensors.append(
+                GGUFTensorInfo(
+                    name: info.name, dimensions: info.dims, type: info.type, elementCount: count,
+                    byteCount: bytes, offset: dataOffset + Int(info.offset)))
+        }
+        self.tensors = tensors
+        tensorIndex = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.name, $0) })
     }
 
     public subscript(key: String) -> GGUFValue? { metadata[key] }

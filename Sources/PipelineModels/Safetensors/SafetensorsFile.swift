@@ -20,42 +20,26 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let tensors: [String: SafetensorsTensorInfo]
     /// The largest header this reader accepts (the format's own limit is 100 MB).
     public static let maxHeaderLength = 100_000_000
+    private let mapping: MappedFile
     private let base: UnsafeRawPointer
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SafetensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            throw SafetensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw SafetensorsError.cannotOpen(path: path, reason: "not a regular file")
-        }
-        fileSize = Int(st.st_size)
-        guard fileSize >= 8 else { throw SafetensorsError.truncated(path: path, fileSize: fileSize) }
-        guard let mapped = mmap(nil, fileSize, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw SafetensorsError.cannotOpen(path: path, reason: "mmap: \(String(cString: strerror(errno)))")
-        }
-        base = UnsafeRawPointer(mapped)
         do {
-            let length = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
-            guard length >= 2, length <= UInt64(Self.maxHeaderLength), length <= UInt64(fileSize - 8) else {
-                throw SafetensorsError.badHeaderLength(path: path, length: length, fileSize: fileSize)
-            }
-            let header = Data(bytes: base + 8, count: Int(length))
-            let dataStart = 8 + Int(length)
-            (metadata, tensors) = try Self.parseHeader(header, path: path, dataStart: dataStart, dataSize: fileSize - dataStart)
-        } catch {
-            munmap(UnsafeMutableRawPointer(mutating: base), fileSize)
-            throw error
+            mapping = try MappedFile(path: path)
+        } catch let error as MappedFile.OpenError {
+            throw SafetensorsError.cannotOpen(path: path, reason: error.reason)
         }
-    }
-
-    deinit {
-        munmap(UnsafeMutableRawPointer(mutating: base), fileSize)
+        fileSize = mapping.size
+        guard fileSize >= 8 else { throw SafetensorsError.truncated(path: path, fileSize: fileSize) }
+        base = mapping.base
+        let length = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+        guard length >= 2, length <= UInt64(Self.maxHeaderLength), length <= UInt64(fileSize - 8) else {
+            throw SafetensorsError.badHeaderLength(path: path, length: length, fileSize: fileSize)
+        }
+        let header = Data(bytes: base + 8, count: Int(length))
+        let dataStart = 8 + Int(length)
+        (metadata, tensors) = try Self.parseHeader(header, path: path, dataStart: dataStart, dataSize: fileSize - dataStart)
     }
 
     /// The raw bytes of a tensor, in place in the mapping (valid while the file is alive).

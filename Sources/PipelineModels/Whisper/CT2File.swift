@@ -30,51 +30,39 @@ public final class CT2File: @unchecked Sendable {
     public let revision: UInt32
     /// Variables by name, aliases included (an alias maps to its target's entry).
     public let variables: [String: CT2Variable]
+    private let mapping: MappedFile
     private let base: UnsafeRawPointer
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CT2Error.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw CT2Error.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw CT2Error.cannotOpen(path: path, reason: "not a regular file") }
-        fileSize = Int(st.st_size)
-        guard fileSize > 0 else { throw CT2Error.truncated(path: path, offset: 0, need: 4, fileSize: 0, what: "version") }
-        guard let mapped = mmap(nil, fileSize, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw CT2Error.cannotOpen(path: path, reason: "mmap: \(String(cString: strerror(errno)))")
-        }
-        base = UnsafeRawPointer(mapped)
         do {
-            var reader = CT2Reader(base: base, size: fileSize, path: path)
-            version = try reader.u32("version")
-            guard (3...6).contains(version) else { throw CT2Error.unsupportedVersion(path: path, version: version) }
-            specName = try reader.string()
-            revision = try reader.u32("revision")
-            var found: [String: CT2Variable] = [:]
-            let count = try reader.u32("variable count")
-            for _ in 0..<count {
-                let variable = try reader.variable()
-                found[variable.name] = variable
-            }
-            if reader.offset < fileSize {
-                let aliases = try reader.u32("alias count")
-                for _ in 0..<aliases {
-                    let alias = try reader.string()
-                    let target = try reader.string()
-                    if let v = found[target] { found[alias] = v }
-                }
-            }
-            variables = found
-        } catch {
-            munmap(UnsafeMutableRawPointer(mutating: base), fileSize)
-            throw error
+            mapping = try MappedFile(path: path)
+        } catch let error as MappedFile.OpenError {
+            throw CT2Error.cannotOpen(path: path, reason: error.reason)
         }
-    }
-
-    deinit {
-        munmap(UnsafeMutableRawPointer(mutating: base), fileSize)
+        fileSize = mapping.size
+        guard fileSize > 0 else { throw CT2Error.truncated(path: path, offset: 0, need: 4, fileSize: 0, what: "version") }
+        base = mapping.base
+        var reader = CT2Reader(base: base, size: fileSize, path: path)
+        version = try reader.u32("version")
+        guard (3...6).contains(version) else { throw CT2Error.unsupportedVersion(path: path, version: version) }
+        specName = try reader.string()
+        revision = try reader.u32("revision")
+        var found: [String: CT2Variable] = [:]
+        let count = try reader.u32("variable count")
+        for _ in 0..<count {
+            let variable = try reader.variable()
+            found[variable.name] = variable
+        }
+        if reader.offset < fileSize {
+            let aliases = try reader.u32("alias count")
+            for _ in 0..<aliases {
+                let alias = try reader.string()
+                let target = try reader.string()
+                if let v = found[target] { found[alias] = v }
+            }
+        }
+        variables = found
     }
 
     /// The raw bytes of a variable, in place in the mapping (valid while the file is alive).
