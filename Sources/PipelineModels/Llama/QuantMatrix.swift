@@ -87,7 +87,7 @@ enum MatVec {
         /// Runs global rows `range` (rows of the jobs laid end to end).
         func run(_ range: Range<Int>) {
             var base = 0
-            var results = [Float](repeating: 0, count: columns)
+            var results = [Float](repeating: 0, count: columns > 1 ? columns : 0)  // only the per-row fallback uses it
             for job in jobs {
                 let m = job.matrix
                 let lo = max(range.lowerBound, base), hi = min(range.upperBound, base + m.rows)
