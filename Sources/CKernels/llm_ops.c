@@ -3,6 +3,7 @@
 // token for token. Each has a portable twin (plain C, libm expf) for CPUs without AVX2.
 #include "ckernels.h"
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <immintrin.h>
 
@@ -214,7 +215,8 @@ float pl_dot_f16(const uint16_t *x, const uint16_t *y, int n) {
     uint16_t *q16 = (uint16_t *)(scratch + 2 * padded);                                                \
     for (int i = 0; i < d; i++) q16[i] = f2h_scalar(q[i]);                                             \
     float max = -INFINITY;                                                                             \
-    for (int t = 0; t < n_kv; t++) {                                                                   \
+    for (int t = 0; t < first; t++) scores[t] = -INFINITY;                                             \
+    for (int t = first; t < n_kv; t++) {                                                               \
         scores[t] = DOT(keys + (size_t)t * key_stride, q16, d) * scale;                                \
         if (scores[t] > max) max = scores[t];                                                          \
     }                                                                                                  \
@@ -226,21 +228,61 @@ float pl_dot_f16(const uint16_t *x, const uint16_t *y, int n) {
     for (int i = 0; i < d; i++) out[i] = DOT(values_t + (size_t)i * value_stride, p16, padded);
 
 AVX2 static void attention_head_avx2(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
-                                     int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
+                                     int value_stride, int first, int n_kv, int d, float scale, float *out,
+                                     float *scratch) {
     ATTENTION_HEAD_BODY(dot_f16_avx2, softmax_exp_avx2)
 }
 
 static void attention_head_portable(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
-                                    int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
+                                    int value_stride, int first, int n_kv, int d, float scale, float *out,
+                                    float *scratch) {
     ATTENTION_HEAD_BODY(dot_f16_portable, pl_softmax_exp)
+}
+
+void pl_attention_head_window(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
+                              int value_stride, int first, int n_kv, int d, float scale, float *out, float *scratch) {
+    if (pl_kernels_portable())
+        attention_head_portable(q, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, out, scratch);
+    else
+        attention_head_avx2(q, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, out, scratch);
 }
 
 void pl_attention_head(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                        int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
-    if (pl_kernels_portable())
-        attention_head_portable(q, keys, key_stride, values_t, value_stride, n_kv, d, scale, out, scratch);
-    else
-        attention_head_avx2(q, keys, key_stride, values_t, value_stride, n_kv, d, scale, out, scratch);
+    pl_attention_head_window(q, keys, key_stride, values_t, value_stride, 0, n_kv, d, scale, out, scratch);
+}
+
+// ---- GELU (tanh) gate ----
+
+// ggml's f16 GELU table (ggml_cpu_init): entry h = f16(gelu(float(h))) with gelu written as
+// GCC compiles ggml_gelu_f32 there: (x*0.5) * (1 + tanhf((c*x) * fma(a*x, x, 1))).
+static uint16_t gelu_table[65536];
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static void init_gelu_table(void) {
+    const float a = 0.044715f, c = 0.79788456080286535587989211986876f;
+    for (int i = 0; i < 65536; i++) {
+        const float x = h2f_scalar((uint16_t)i);
+        const float inner = (c * x) * fmaf(a * x, x, 1.0f);
+        gelu_table[i] = f2h_scalar((x * 0.5f) * (1.0f + tanhf(inner)));
+    }
+}
+
+void pl_gelu_table(uint16_t *out) {
+    pthread_once(&gelu_once, init_gelu_table);
+    memcpy(out, gelu_table, sizeof gelu_table);
+}
+
+// ggml_vec_geglu_f32 with GGML_GELU_FP16: 0 at or below -10, x itself at or above 10, else
+// the table entry of f16(x); times up.
+void pl_geglu(const float *gate, const float *up, float *y, int n) {
+    pthread_once(&gelu_once, init_gelu_table);
+    for (int i = 0; i < n; i++) {
+        const float x = gate[i];
+        if (x <= -10.0f) y[i] = 0.0f;
+        else if (x >= 10.0f) y[i] = x * up[i];
+        else y[i] = h2f_scalar(gelu_table[f2h_scalar(x)]) * up[i];
+    }
 }
 
 /// f32 to f16 (round to nearest even), n values.
