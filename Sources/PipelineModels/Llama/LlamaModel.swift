@@ -2,24 +2,6 @@ import Foundation
 import CKernels
 import PipelineTensor
 
-/// Why a model could not be built from a file.
-public enum ModelError: Error, Sendable, CustomStringConvertible {
-    case unsupportedArchitecture(String, supported: [String])
-    case missingKey(String)
-    case missingTensor(String)
-    case badShape(tensor: String, expected: [Int], got: [Int])
-
-    public var description: String {
-        switch self {
-        case let .unsupportedArchitecture(arch, supported):
-            return "architecture '\(arch)' is not supported (supported: \(supported.joined(separator: ", ")))"
-        case .missingKey(let key): return "the model file has no '\(key)'"
-        case .missingTensor(let name): return "the model file has no tensor '\(name)'"
-        case let .badShape(tensor, expected, got): return "tensor '\(tensor)' has shape \(got), expected \(expected)"
-        }
-    }
-}
-
 /// Hyper-parameters of a llama-family decoder, from `llama.*` GGUF keys.
 public struct LlamaConfig: Sendable, Equatable {
     public let layers: Int
@@ -71,7 +53,7 @@ public final class LlamaModel: @unchecked Sendable {
 
     public init(file: GGUFFile) throws {
         guard let arch = file.architecture, arch == "llama" else {
-            throw ModelError.unsupportedArchitecture(file.architecture ?? "(none)", supported: ["llama"])
+            throw ModelError.unsupportedArchitecture(file.architecture ?? "(none)", supported: ModelRegistry.supported)
         }
         self.file = file
         let config = try LlamaConfig(file)
