@@ -46,3 +46,68 @@ struct Gemma3ParityTests {
         }
     }
 }
+
+@Suite("Gemma 3 batched prefill")
+struct Gemma3PrefillTests {
+    @Test("prefill in chunks equals feeding tokens one by one, bit for bit")
+    func prefillMatchesSteps() throws {
+        guard model(Gemma3ParityTests.file) != nil else { return }
+        let gemma = try #require(Gemma3ParityTests.shared)
+        // 40 tokens: two chunks (32 + 8).
+        let ids = Array(try #require(Gemma3ParityTests.golden?.generate[1].prompt_ids)) + [506, 5279, 529, 7001, 563]
+            + Array(try #require(Gemma3ParityTests.golden?.generate[1].greedy.prefix(29)))
+        #expect(ids.count == 40)
+        let stepped = gemma.makeSession()
+        var expected: [Float] = []
+        for id in ids { expected = try stepped.step(id) }
+        let batched = gemma.makeSession()
+        let logits = try batched.prefill(ids)
+        #expect(logits == expected)
+        #expect(batched.position == ids.count)
+        let next = Sampler.argmax(logits)
+        #expect(try batched.step(next) == (try stepped.step(next)))
+    }
+
+    @Test("config: window 512 on all layers but every 6th, RoPE bases 1e6 (global) and 1e4 (local)")
+    func config() throws {
+        guard model(Gemma3ParityTests.file) != nil else { return }
+        let gemma = try #require(Gemma3ParityTests.shared)
+        #expect(gemma.config.slidingWindow == 512)
+        #expect(gemma.config.sliding.enumerated().filter { !$0.element }.map(\.offset) == [5, 11, 17])
+        #expect(gemma.config.ropeBase == 1_000_000 && gemma.config.ropeBaseLocal == 10_000)
+    }
+}
+
+@Suite("KV cache attention window")
+struct KVCacheWindowTests {
+    /// Keys before `first` are masked: whatever they hold, the output is the same bits, and it
+    /// is close to attending over a cache that holds only the window.
+    @Test func maskedKeysDoNotCount() {
+        let d = 32, width = 64, heads = 4
+        var state: UInt64 = 7
+        func random() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(state >> 33) % 2000 - 1000) / 500
+        }
+        let keys = (0..<10).map { _ in (0..<width).map { _ in random() } }
+        let values = (0..<10).map { _ in (0..<width).map { _ in random() } }
+        let q = (0..<(heads * d)).map { _ in random() }
+        func attend(_ keys: [[Float]], _ values: [[Float]], first: Int) -> [Float] {
+            let cache = KVCache(layers: 1, width: width, headSize: d, capacity: 16)
+            for p in keys.indices { cache.store(layer: 0, position: p, keys: keys[p], values: values[p]) }
+            var out = [Float](repeating: 0, count: heads * d)
+            cache.attend(layer: 0, queries: q, heads: heads, position: keys.count - 1, first: first, scale: 0.2, into: &out)
+            return out
+        }
+        let windowed = attend(keys, values, first: 4)
+        var scrambledKeys = keys, scrambledValues = values
+        for p in 0..<4 {
+            scrambledKeys[p] = scrambledKeys[p].map { $0 * 9 + 1 }
+            scrambledValues[p] = scrambledValues[p].map { -$0 * 3 }
+        }
+        #expect(attend(scrambledKeys, scrambledValues, first: 4) == windowed)
+        let onlyWindow = attend(Array(keys[4...]), Array(values[4...]), first: 0)
+        for i in windowed.indices { #expect(abs(windowed[i] - onlyWindow[i]) < 1e-2) }
+        #expect(attend(keys, values, first: 0) != windowed)
+    }
+}

@@ -26,7 +26,8 @@ final class KVCache {
     /// Re-lays the cache for at least `positions` positions, keeping the first `kept`.
     func grow(to positions: Int, keeping kept: Int) {
         guard positions > capacity else { return }
-        let newCapacity = max(positions, capacity * 2)
+        // A multiple of 32: attention reads value rows in whole 32-position blocks.
+        let newCapacity = (max(positions, capacity * 2) + 31) / 32 * 32
         for l in 0..<layers {
             keys[l] += [UInt16](repeating: 0, count: (newCapacity - capacity) * width)
             var t = [UInt16](repeating: 0, count: newCapacity * width)

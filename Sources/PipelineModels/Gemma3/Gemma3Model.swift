@@ -204,10 +204,31 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             return Array(UnsafeBufferPointer(start: logits, count: model.config.vocabSize))
         }
 
+        /// Feeds the prompt in chunks that share each weight read across positions; results
+        /// are bit-identical to stepping, and logits are computed for the last token only.
         public func prefill(_ tokens: [Int]) throws -> [Float] {
-            var logits: [Float] = []
-            for token in tokens { logits = try step(token) }
-            return logits
+            guard tokens.count > 1, trace == nil else {
+                var logits: [Float] = []
+                for token in tokens { logits = try step(token) }
+                return logits
+            }
+            let c = model.config
+            let scale = Float(c.width).squareRoot()
+            var start = 0
+            while start < tokens.count {
+                let chunk = Array(tokens[start..<min(tokens.count, start + 32)])
+                let inputs = try chunk.map { token -> [Float] in
+                    guard (0..<c.vocabSize).contains(token) else {
+                        throw ModelError.badValue(key: "token", why: "id \(token) is outside the vocabulary (0..<\(c.vocabSize))")
+                    }
+                    return try model.tokenEmbedding.row(token).map { $0 * scale }
+                }
+                if position + chunk.count > cache.capacity { cache.grow(to: position + chunk.count, keeping: position) }
+                model.forwardBatch(inputs, session: self, logits: start + chunk.count == tokens.count)
+                position += chunk.count
+                start += chunk.count
+            }
+            return Array(UnsafeBufferPointer(start: logits, count: c.vocabSize))
         }
     }
 
@@ -269,6 +290,81 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         multiply([(output, s.logits)], input: s.h, session: s)
         softcap(s.logits)
         dump("result_output", s.logits, c.vocabSize)
+    }
+
+    /// `inputs.count` consecutive positions from `s.position` through every layer, each
+    /// operation as `forward` does it per position; logits (last position) if asked.
+    func forwardBatch(_ inputs: [[Float]], session s: Session, logits wantLogits: Bool) {
+        let c = config
+        let n = inputs.count
+        let w = c.width, qw = c.heads * c.headSize, kvWidth = c.kvHeads * c.headSize, ff = c.ffnWidth, d = c.headSize
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
+        let x = buffer(n * w), h = buffer(n * w), q = buffer(n * qw), k = buffer(n * kvWidth), v = buffer(n * kvWidth)
+        let att = buffer(n * qw), proj = buffer(n * w), gate = buffer(n * ff), up = buffer(n * ff), act = buffer(n * ff)
+        let down = buffer(n * w)
+        let actBytes = Self.activationBytes(c)
+        let acts = UnsafeMutableRawPointer.allocate(byteCount: n * actBytes, alignment: 64)
+        defer {
+            for p in [x, h, q, k, v, att, proj, gate, up, act, down] { p.deallocate() }
+            acts.deallocate()
+        }
+        for (t, input) in inputs.enumerated() { input.withUnsafeBufferPointer { (x + t * w).update(from: $0.baseAddress!, count: w) } }
+        func matmul(_ m: QuantMatrix, _ out: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>, quantized: Bool = false) {
+            let format = m.activationFormat
+            let stride = m.columns / format.blockSize * format.blockBytes
+            if !quantized {
+                for t in 0..<n { QuantizedDot.fastQuantize(input + t * m.columns, count: m.columns, as: format, into: acts + t * stride) }
+            }
+            MatVec.run([(m, out)], activations: acts, threads: threads, columns: n, activationStride: stride, outputStride: m.rows)
+        }
+        let pos0 = s.position
+        let ropes = (0..<n).map { t in
+            (local: Rope(headSize: d, base: c.ropeBaseLocal, scale: 1, position: pos0 + t),
+             global: Rope(headSize: d, base: c.ropeBase, scale: c.ropeScale, position: pos0 + t))
+        }
+        for (l, layer) in layers.enumerated() {
+            for t in 0..<n { rmsNorm(x + t * w, layer.attnNorm, into: h + t * w) }
+            // Q, K and V share the quantized input but have their own row counts (output strides).
+            matmul(layer.wq, q, input: h)
+            matmul(layer.wk, k, input: h, quantized: layer.wk.activationFormat == layer.wq.activationFormat)
+            matmul(layer.wv, v, input: h, quantized: layer.wv.activationFormat == layer.wk.activationFormat
+                   && layer.wk.activationFormat == layer.wq.activationFormat)
+            for t in 0..<n {
+                let pos = pos0 + t
+                let qt = q + t * qw, kt = k + t * kvWidth
+                for head in 0..<c.heads { rmsNorm(qt + head * d, layer.qNorm, into: qt + head * d) }
+                for head in 0..<c.kvHeads { rmsNorm(kt + head * d, layer.kNorm, into: kt + head * d) }
+                let rope = c.sliding[l] ? ropes[t].local : ropes[t].global
+                rope.apply(qt, heads: c.heads)
+                rope.apply(kt, heads: c.kvHeads)
+                for i in 0..<qw { qt[i] *= c.attentionScale }
+                s.cache.store(layer: l, position: pos, keys: kt, values: v + t * kvWidth)
+            }
+            for t in 0..<n {
+                let pos = pos0 + t
+                let first = c.sliding[l] && c.slidingWindow > 0 ? max(0, pos - c.slidingWindow + 1) : 0
+                s.cache.attend(layer: l, queries: q + t * qw, heads: c.heads, position: pos, first: first, scale: 1, into: att + t * qw)
+            }
+            matmul(layer.wo, proj, input: att)
+            for t in 0..<n { rmsNorm(proj + t * w, layer.postAttnNorm, into: proj + t * w) }
+            for i in 0..<(n * w) { x[i] = proj[i] + x[i] }
+            for t in 0..<n { rmsNorm(x + t * w, layer.ffnNorm, into: h + t * w) }
+            matmul(layer.gate, gate, input: h)
+            matmul(layer.up, up, input: h, quantized: layer.up.activationFormat == layer.gate.activationFormat)
+            pl_geglu(gate, up, act, Int32(n * ff))
+            matmul(layer.down, down, input: act)
+            for t in 0..<n { rmsNorm(down + t * w, layer.postFfnNorm, into: down + t * w) }
+            for i in 0..<(n * w) { x[i] = down[i] + x[i] }
+        }
+        if wantLogits {
+            rmsNorm(x + (n - 1) * w, outputNorm, into: s.h)
+            multiply([(output, s.logits)], input: s.h, session: s)
+            softcap(s.logits)
+        }
     }
 
     /// Quantizes `input` once and runs the matrices that share it.
