@@ -111,3 +111,30 @@ struct KVCacheWindowTests {
         #expect(attend(keys, values, first: 0) != windowed)
     }
 }
+
+@Suite("Model registry")
+struct ModelRegistryTests {
+    @Test("an unknown general.architecture is refused by name, listing what is supported")
+    func unknownArchitecture() throws {
+        var bytes = GGUFBuilder.valid()
+        let llama = Array("llama".utf8)
+        let at = try #require((0...(bytes.count - llama.count)).first { Array(bytes[$0..<($0 + llama.count)]) == llama })
+        bytes.replaceSubrange(at..<(at + 5), with: Array("mamba".utf8))
+        let file = try GGUFFile(path: write(bytes))
+        #expect(throws: ModelError.unsupportedArchitecture("mamba", supported: ["gemma3", "llama"])) { try ModelRegistry.load(file) }
+        #expect("\(ModelError.unsupportedArchitecture("mamba", supported: ModelRegistry.supported))"
+            == "architecture 'mamba' is not supported (supported: gemma3, llama)")
+    }
+
+    @Test("Gemma 3 loads through the registry and LoadedModel with its SentencePiece tokenizer")
+    func gemmaLoads() throws {
+        guard let path = model(Gemma3ParityTests.file) else { return }
+        let loaded = try LoadedModel(path: path)
+        #expect(loaded.model is Gemma3Model)
+        #expect(loaded.tokenizer is SPMTokenizer)
+        #expect(loaded.chatTemplate == nil)
+        #expect(loaded.stopTokens.isSuperset(of: [1, 106]))
+        let result = try loaded.generate(GenerationRequest(prompt: loaded.tokenizer.encode("The capital of France is"), maxTokens: 8))
+        #expect(result.text == " the capital of the country of France.")
+    }
+}

@@ -1,7 +1,7 @@
 import PipelineTensor
 
 /// Why a model could not be built from a file.
-public enum ModelError: Error, Sendable, CustomStringConvertible {
+public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedArchitecture(String, supported: [String])
     case missingKey(String)
     case missingTensor(String)
