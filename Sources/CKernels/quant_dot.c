@@ -206,11 +206,19 @@ AVX2 static void dot_q8_0_q8_0_cols_avx2(const uint8_t *w, const uint8_t *a, int
     }
 }
 
+// Forward declarations of the Gemma 3 column kernels (defined with the single-column ones below).
+static void dot_q5_0_q8_0_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out);
+static void dot_q6_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out);
+static void dot_q4_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out);
+
 int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols, int n, float *out) {
     if (forced_portable || !pl_cpu_has_avx2()) return 0;
     switch (type) {
     case 3: dot_q4_1_q8_1_cols_avx2(w, a, a_stride, ncols, n / 32, out); return 1;
     case 8: dot_q8_0_q8_0_cols_avx2(w, a, a_stride, ncols, n / 32, out); return 1;
+    case 6: dot_q5_0_q8_0_cols_avx2(w, a, a_stride, ncols, n / 32, out); return 1;
+    case 12: dot_q4_K_q8_K_cols_avx2(w, a, a_stride, ncols, n / 256, out); return 1;
+    case 14: dot_q6_K_q8_K_cols_avx2(w, a, a_stride, ncols, n / 256, out); return 1;
     default: return 0;
     }
 }
@@ -222,7 +230,7 @@ int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols,
 
 int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void *a, int a_stride, int ncols, int n,
                    float *out, int out_stride) {
-    if (forced_portable || !pl_cpu_has_avx2() || (type != 3 && type != 8)) return 0;
+    if (forced_portable || !pl_cpu_has_avx2() || (type != 3 && type != 8 && type != 6 && type != 12 && type != 14)) return 0;
     const uint8_t *wb = w, *ab = a;
     float tmp[4];
     for (int r0 = 0; r0 < nrows; r0 += 16) {
@@ -231,8 +239,7 @@ int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void
             const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
             for (int r = r0; r < r1; r++) {
                 const uint8_t *row = wb + (size_t)r * row_bytes, *cols = ab + (size_t)c0 * a_stride;
-                if (type == 3) dot_q4_1_q8_1_cols_avx2(row, cols, a_stride, nc, n / 32, tmp);
-                else dot_q8_0_q8_0_cols_avx2(row, cols, a_stride, nc, n / 32, tmp);
+                pl_dot_cols(type, row, cols, a_stride, nc, n, tmp);
                 for (int c = 0; c < nc; c++) out[(size_t)(c0 + c) * out_stride + r] = tmp[c];
             }
         }
@@ -513,4 +520,66 @@ float pl_dot_q6_K_q8_K(const void *w, const void *a, int n) {
 
 float pl_dot_q4_K_q8_K(const void *w, const void *a, int n) {
     return !forced_portable && pl_cpu_has_avx2() ? dot_q4_K_q8_K_avx2(w, a, n / 256) : dot_q4_K_q8_K_portable(w, a, n / 256);
+}
+
+// ---- Gemma 3 types, several activation columns per weight row ----
+// Weight blocks are unpacked once for up to 4 columns; each column keeps the single kernel's
+// accumulator and order, so every output is bit-identical to it.
+
+AVX2 static void dot_q5_0_q8_0_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
+    for (int c0 = 0; c0 < ncols; c0 += 4) {
+        const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        const uint8_t *wb = w;
+        for (int b = 0; b < nb; b++, wb += 22) {
+            const __m256i x = q5_0_bytes(wb);
+            const float dw = h2f(wb);
+            for (int c = 0; c < nc; c++) {
+                const uint8_t *ab = a + (size_t)(c0 + c) * a_stride + (size_t)b * 34;
+                const __m256 s = _mm256_cvtepi32_ps(mul_sum_i8(x, _mm256_loadu_si256((const __m256i *)(ab + 2))));
+                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab)), s, acc[c]);
+            }
+        }
+        for (int c = 0; c < nc; c++) out[c0 + c] = hsum(acc[c]);
+    }
+}
+
+AVX2 static void dot_q6_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
+    for (int c0 = 0; c0 < ncols; c0 += 4) {
+        const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        const uint8_t *wb = w;
+        for (int b = 0; b < nb; b++, wb += 210) {
+            const float dw = h2f(wb + 208);
+            for (int c = 0; c < nc; c++) {
+                const uint8_t *ab = a + (size_t)(c0 + c) * a_stride + (size_t)b * 292;
+                float da;
+                memcpy(&da, ab, 4);
+                const __m256i sumi = q6_K_block_sum(wb, ab);
+                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(sumi), acc[c]);
+            }
+        }
+        for (int c = 0; c < nc; c++) out[c0 + c] = hsum(acc[c]);
+    }
+}
+
+AVX2 static void dot_q4_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
+    for (int c0 = 0; c0 < ncols; c0 += 4) {
+        const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
+        float acc[4] = {0}, accm[4] = {0};
+        const uint8_t *wb = w;
+        for (int b = 0; b < nb; b++, wb += 144) {
+            const float dw = h2f(wb), dmin = h2f(wb + 2);
+            for (int c = 0; c < nc; c++) {
+                const uint8_t *ab = a + (size_t)(c0 + c) * a_stride + (size_t)b * 292;
+                float da;
+                memcpy(&da, ab, 4);
+                int isum, msum;
+                q4_K_block_sums(wb, ab, &isum, &msum);
+                acc[c] = fmaf((float)isum, dw * da, acc[c]);
+                accm[c] = fmaf((float)msum, dmin * da, accm[c]);
+            }
+        }
+        for (int c = 0; c < nc; c++) out[c0 + c] = acc[c] - accm[c];
+    }
 }

@@ -97,13 +97,13 @@ struct QuantizedDotTests {
 struct BatchedDotTests {
     /// Every output of the several-columns and tiled kernels equals the single dot
     /// product bit for bit (the model's exactness against llama.cpp rests on it).
-    @Test(arguments: [GGMLType.q4_1, .q8_0])
+    @Test(arguments: [GGMLType.q4_1, .q8_0, .q5_0, .q4_K, .q6_K])
     func sameBitsAsSingle(type: GGMLType) throws {
         guard QuantizedDot.usesAVX2 else { return }
         let format = try #require(QuantizedDot.activationFormat(for: type))
-        let count = 576, rows = 11, columns = 7
-        let weights = randomWeights(type, blocks: rows * count / 32, seed: 9)
-        let rowBytes = count / 32 * type.blockBytes
+        let count = type.blockSize == 256 ? 768 : 576, rows = 11, columns = 7
+        let weights = randomWeights(type, blocks: rows * count / type.blockSize, seed: 9)
+        let rowBytes = count / type.blockSize * type.blockBytes
         var acts: [UInt8] = []
         for c in 0..<columns {
             let scale = Float(c + 1)
