@@ -94,4 +94,16 @@ void pl_plane_means(const float *x, int planes, long len, float *out);
 /// widened exactly to float (Whisper's decoder: half the bytes of float weights per token).
 void pl_gemv_f16(const uint16_t *w, int rows, int cols, const float *x, float *y, int accumulate);
 
+
+/// A pool of worker threads for short parallel loops: workers spin `spin_us` microseconds
+/// after a run before sleeping, so back-to-back runs start without a wake-up.
+typedef struct pl_pool pl_pool;
+typedef void (*pl_pool_fn)(void *ctx, int task);
+pl_pool *pl_pool_create(int workers, long spin_us);
+void pl_pool_destroy(pl_pool *pool);
+int pl_pool_workers(const pl_pool *pool);
+/// Runs fn(ctx, i) for i in 0..<tasks on the caller and the workers; returns when all are
+/// done. A call made while another run is in progress runs its tasks on the caller alone.
+void pl_pool_run(pl_pool *pool, int tasks, pl_pool_fn fn, void *ctx);
+
 #endif

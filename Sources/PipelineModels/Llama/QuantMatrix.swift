@@ -68,7 +68,7 @@ enum MatVec {
         }
         // Contiguous ranges, cut on 16-row boundaries.
         let per = ((total + chunks - 1) / chunks + 15) / 16 * 16
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        WorkerPool.run(tasks: chunks) { c in
             work.run((c * per)..<min(total, (c + 1) * per))
         }
     }
