@@ -177,7 +177,7 @@ public final class SileroVADModel: Sendable {
     }
 
     @inline(__always)
-    func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+    private func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 }
 
 /// The recurrent state carried from chunk to chunk: the LSTM's hidden and cell vectors.
