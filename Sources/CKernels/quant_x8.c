@@ -12,9 +12,13 @@
 //   Q4_1x8: 8 x f16 d | 8 x f16 m | 8 x 16 bytes of nibbles           (160 bytes)
 //   Q8_0x8: 8 x f16 d | 8 x 32 signed bytes                           (272 bytes)
 #include "ckernels.h"
+#include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
 
+#ifndef PREFETCH
+#define PREFETCH 2048
+#endif
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 int pl_x8_block_bytes(int type) {
@@ -62,18 +66,22 @@ AVX2 static inline float f16(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
-// One group of 8 Q4_1 rows against one Q8_1 activation vector (36-byte blocks).
-AVX2 static void q4_1x8_group(const uint8_t *w, const uint8_t *a, int nb, float *out) {
+// One group of 8 Q4_1 rows against one Q8_1 activation vector (36-byte blocks) whose block
+// scales and sums are given as floats (ad, as).
+AVX2 static void q4_1x8_group(const uint8_t *w, const uint8_t *a, const float *ad, const float *as, int nb, float *out) {
     __m256 acc[8];
     for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
     __m256 mins = _mm256_setzero_ps();
     const __m256i mask = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     float scales[8] __attribute__((aligned(32)));
     for (int b = 0; b < nb; b++, w += 160, a += 36) {
+        _mm_prefetch((const char *)w + PREFETCH, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 128, _MM_HINT_T0);
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
         const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16)));
-        _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_set1_ps(f16(a))));
-        mins = _mm256_fmadd_ps(m, _mm256_set1_ps(f16(a + 2)), mins);
+        _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_broadcast_ss(ad + b)));
+        mins = _mm256_fmadd_ps(m, _mm256_broadcast_ss(as + b), mins);
         const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 4));
         const uint8_t *q = w + 32;
         for (int r = 0; r < 8; r++, q += 16) {
@@ -89,15 +97,21 @@ AVX2 static void q4_1x8_group(const uint8_t *w, const uint8_t *a, int nb, float 
     for (int r = 0; r < 8; r++) out[r] = hsum8(acc[r]) + m8[r];
 }
 
-// One group of 8 Q8_0 rows against one Q8_0 activation vector (34-byte blocks).
-AVX2 static void q8_0x8_group(const uint8_t *w, const uint8_t *a, int nb, float *out) {
+// One group of 8 Q8_0 rows against one Q8_0 activation vector (34-byte blocks) whose block
+// scales are given as floats (ad).
+AVX2 static void q8_0x8_group(const uint8_t *w, const uint8_t *a, const float *ad, int nb, float *out) {
     __m256 acc[8];
     for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);
     float scales[8] __attribute__((aligned(32)));
     for (int b = 0; b < nb; b++, w += 272, a += 34) {
+        _mm_prefetch((const char *)w + PREFETCH, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 128, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 192, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 256, _MM_HINT_T0);
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
-        _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_set1_ps(f16(a))));
+        _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_broadcast_ss(ad + b)));
         const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 2));
         const uint8_t *q = w + 16;
         for (int r = 0; r < 8; r++, q += 32) {
@@ -116,16 +130,30 @@ int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_strid
     const int nb = n / 32, bb = pl_x8_block_bytes(type);
     if (!bb) return 0;
     const size_t group_bytes = (size_t)nb * bb;
+    const int ab = type == 3 ? 36 : 34;
+    // The activations' f16 scales (and Q8_1 sums) as floats, converted once for all groups.
+    float stack[2 * 4 * 64];
+    float *scales = (size_t)ncols * nb <= 4 * 64 ? stack : malloc(sizeof(float) * 2 * (size_t)ncols * nb);
+    if (!scales) return 0;
+    float *sums = scales + (size_t)ncols * nb;
+    for (int c = 0; c < ncols; c++) {
+        const uint8_t *ac = (const uint8_t *)a + (size_t)c * a_stride;
+        for (int b = 0; b < nb; b++) {
+            scales[c * nb + b] = f16(ac + b * ab);
+            if (type == 3) sums[c * nb + b] = f16(ac + b * ab + 2);
+        }
+    }
     float tmp[8];
     // Per group, every column: the group's weights (at most a few KB per block row) stay in L1.
     for (int g = 0; g < groups; g++) {
         const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
         for (int c = 0; c < ncols; c++) {
             const uint8_t *ac = (const uint8_t *)a + (size_t)c * a_stride;
-            if (type == 3) q4_1x8_group(wg, ac, nb, tmp);
-            else q8_0x8_group(wg, ac, nb, tmp);
+            if (type == 3) q4_1x8_group(wg, ac, scales + c * nb, sums + c * nb, nb, tmp);
+            else q8_0x8_group(wg, ac, scales + c * nb, nb, tmp);
             memcpy(out + (size_t)c * out_stride + g * 8, tmp, sizeof tmp);
         }
     }
+    if (scales != stack) free(scales);
     return 1;
 }
