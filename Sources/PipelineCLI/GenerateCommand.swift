@@ -23,12 +23,14 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Penalty for recently seen tokens (1: off).") var repeatPenalty: Float = 1
     @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
     @Option(help: "A string that ends the completion (repeatable).") var stop: [String] = []
+    @Option(help: "Threads for the matrix products (default: all cores).") var threads: Int?
 
     func run() throws {
         let sampling = SamplingOptions(
             temperature: temperature, topK: topK, topP: topP, minP: minP, repetitionPenalty: repeatPenalty, seed: seed)
         if let problem = sampling.problem { throw ValidationError(problem) }
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard (prompt == nil) != (promptFile == nil) else { throw ValidationError("give one of --prompt and --prompt-file") }
         let prompt: String
         if let promptFile {
@@ -41,6 +43,7 @@ struct GenerateCommand: ParsableCommand {
         }
         do {
             let loaded = try LoadedModel.shared(path: LoadedModel.resolve(model))
+            if let threads { loaded.model.threads = threads }
             var text = prompt
             if chat {
                 guard let template = loaded.chatTemplate else {

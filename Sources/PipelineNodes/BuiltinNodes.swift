@@ -34,6 +34,7 @@ public enum BuiltinNodes {
         ImageEncoder.self,
         ImageNetHead.self,
         AudioMel.self,
+        VoiceActivity.self,
         WhisperEncoderNode.self,
         WhisperTranscribe.self,
         // Flow utilities

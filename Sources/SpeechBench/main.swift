@@ -1,10 +1,14 @@
-// speech-bench: times Whisper transcription for scripts/bench-speech.
+// speech-bench: times Whisper transcription for scripts/bench-speech, and Silero VAD for
+// scripts/bench-vad.
 //
 //   speech-bench <model-folder> <samples.f32> [--threads 2] [--runs 3]
+//   speech-bench vad <model-folder> <samples.f32> [--threads 1] [--runs 3]
 //
 // Reads raw little-endian float32 16 kHz mono samples, transcribes them (log-mel, encoder,
 // greedy decoding per 30 s window) once to warm up, then `--runs` times, and prints
-// `seconds=S mel=M encode=E decode=D tokens=N text=...` for the best run on stdout.
+// `seconds=S mel=M encode=E decode=D tokens=N text=...` for the best run on stdout. With
+// `vad`: chunk probabilities and speech segments with the default options, printed as
+// `seconds=S chunks=N segments=[start-end …]` (samples).
 import Foundation
 import PipelineModels
 import PipelineTensor
@@ -19,18 +23,41 @@ while let argument = arguments.popFirst() {
         positional.append(argument)
     }
 }
+let vad = positional.first == "vad"
+if vad { positional.removeFirst() }
 guard positional.count == 2 else {
-    FileHandle.standardError.write(Data("usage: speech-bench <model-folder> <samples.f32> [--threads 2] [--runs 3]\n".utf8))
+    FileHandle.standardError.write(Data(
+        "usage: speech-bench [vad] <model-folder> <samples.f32> [--threads 2] [--runs 3]\n".utf8))
     exit(2)
 }
 
+/// Times Silero VAD (probabilities and segments) on `samples`: best of `runs` after a warm-up.
+func benchVAD(folder: String, samples: [Float], runs: Int) throws {
+    let model = try SileroVADModel(folder: URL(fileURLWithPath: folder))
+    _ = model.probabilities(samples)
+    var best = (seconds: Double.infinity, chunks: 0, segments: [SpeechSegment]())
+    for _ in 0..<runs {
+        let start = Date()
+        let probabilities = model.probabilities(samples)
+        let segments = SpeechTimestamps.segments(probabilities: probabilities, sampleCount: samples.count)
+        let seconds = Date().timeIntervalSince(start)
+        if seconds < best.seconds { best = (seconds, probabilities.count, segments) }
+    }
+    let list = best.segments.map { "\($0.start)-\($0.end)" }.joined(separator: " ")
+    print("seconds=\(String(format: "%.4f", best.seconds)) chunks=\(best.chunks) segments=[\(list)]")
+}
+
 do {
-    BLAS.setThreads(options["threads"] ?? 2)
-    let model = try WhisperModel(directory: URL(fileURLWithPath: positional[0]))
+    BLAS.setThreads(options["threads"] ?? (vad ? 1 : 2))
     let data = try Data(contentsOf: URL(fileURLWithPath: positional[1]))
     let samples = data.withUnsafeBytes { raw in
         (0..<raw.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
     }
+    if vad {
+        try benchVAD(folder: positional[0], samples: samples, runs: max(1, options["runs"] ?? 3))
+        exit(0)
+    }
+    let model = try WhisperModel(directory: URL(fileURLWithPath: positional[0]))
     _ = model.transcribe(samples)
     var best = (total: Double.infinity, mel: 0.0, encode: 0.0, decode: 0.0, tokens: 0, text: "")
     for _ in 0..<max(1, options["runs"] ?? 3) {

@@ -136,6 +136,61 @@ struct BatchedDotTests {
     }
 }
 
+@Suite("Eight-row groups")
+struct RowGroupTests {
+    /// The repacked kernels give the one-row kernel's bits for every row and column, on
+    /// random blocks and on blocks at their extremes, for any group-aligned row range.
+    @Test(arguments: [GGMLType.q4_1, .q8_0])
+    func sameBitsAsSingle(type: GGMLType) throws {
+        guard QuantizedDot.usesAVX2 else { return }
+        let format = try #require(QuantizedDot.activationFormat(for: type))
+        let count = 1536, rows = 24, columns = 3
+        var weights = randomWeights(type, blocks: rows * count / 32, seed: 21)
+        let rowBytes = count / 32 * type.blockBytes
+        // Row 5 at the quant extremes.
+        for i in (5 * rowBytes)..<(6 * rowBytes) where i % type.blockBytes >= (type == .q4_1 ? 4 : 2) { weights[i] = 0xFF }
+        var acts: [UInt8] = []
+        for c in 0..<columns {
+            let x: [Float] = (0..<count).map { i -> Float in c == 2 ? (i % 2 == 0 ? 1000 : -1000) : Float((i * (c + 5) * 7919) % 2001 - 1000) / 300 }
+            acts += x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: count, as: format) }
+        }
+        let stride = acts.count / columns
+        weights.withUnsafeBytes { w in
+            acts.withUnsafeBytes { a in
+                let groups = RowGroups(type: type, rows: w.baseAddress!, rowBytes: rowBytes, count: rows, columns: count)!
+                for range in [0..<rows, 8..<16, 16..<24] {
+                    var out = [Float](repeating: .nan, count: range.count * columns)
+                    let ran = out.withUnsafeMutableBufferPointer {
+                        groups.multiply(rows: range, a.baseAddress!, stride: stride, columns: columns, into: $0.baseAddress!,
+                                        outputStride: range.count)
+                    }
+                    #expect(ran)
+                    for c in 0..<columns {
+                        for r in range {
+                            let single = QuantizedDot.fastDot(type, w.baseAddress! + r * rowBytes, a.baseAddress! + c * stride, count: count)
+                            #expect(out[c * range.count + r - range.lowerBound].bitPattern == single.bitPattern, "\(type) row \(r) column \(c)")
+                        }
+                    }
+                }
+                var out = [Float](repeating: 0, count: 8)
+                #expect(!groups.multiply(rows: 4..<12, a.baseAddress!, stride: stride, columns: 1, into: &out, outputStride: 0))
+                #expect(!QuantizedDot.withPortableKernels {
+                    groups.multiply(rows: 0..<8, a.baseAddress!, stride: stride, columns: 1, into: &out, outputStride: 0)
+                })
+            }
+        }
+    }
+
+    @Test("types and shapes without the layout are refused")
+    func refused() {
+        let bytes = [UInt8](repeating: 0, count: 18 * 16)
+        bytes.withUnsafeBytes { b in
+            #expect(RowGroups(type: .q4_0, rows: b.baseAddress!, rowBytes: 18, count: 16, columns: 32) == nil)
+            #expect(RowGroups(type: .q8_0, rows: b.baseAddress!, rowBytes: 34, count: 4, columns: 32) == nil)
+        }
+    }
+}
+
 @Suite("Gemma 3 kernels (Q5_0, Q4_K, Q6_K with Q8_K activations)")
 struct KQuantKernelTests {
     static let types: [GGMLType] = [.q5_0, .q4_K, .q6_K]

@@ -7,6 +7,8 @@ int pl_cpu_has_avx2(void);
 
 /// Forces the portable kernels on the calling thread (for tests comparing both); 0 restores dispatch.
 void pl_force_portable(int on);
+/// 1 when the portable kernels run on this thread (forced, or no AVX2).
+int pl_kernels_portable(void);
 
 /// Dot products of n elements (whole blocks) of ggml-layout weight blocks with activation
 /// blocks: Q8_0 x Q8_0 (34-byte blocks), Q4_0 x Q8_0, Q4_1 (20 bytes) x Q8_1 (36 bytes).
@@ -114,5 +116,29 @@ void pl_plane_means(const float *x, int planes, long len, float *out);
 /// y[r] = (accumulate ? y[r] : 0) + sum_c w[r, c] * x[c] for row-major F16 weights [rows, cols],
 /// widened exactly to float (Whisper's decoder: half the bytes of float weights per token).
 void pl_gemv_f16(const uint16_t *w, int rows, int cols, const float *x, float *y, int accumulate);
+
+
+/// Weights repacked eight rows at a time for matrix-vector products (quant_x8.c): bytes per
+/// block column of 8 rows for a ggml type id (3 = Q4_1: 160, 8 = Q8_0: 272; 0 = no layout).
+int pl_x8_block_bytes(int type);
+/// Copies `rows` (a multiple of 8) rows of n elements, `row_bytes` apart, into the x8 layout
+/// at dst (rows / 8 * n / 32 * pl_x8_block_bytes(type) bytes). Returns 0 when unsupported.
+int pl_repack_x8(int type, const void *src, int row_bytes, int rows, int n, void *dst);
+/// out[c * out_stride + r] = row r of `groups` x8 groups · activation column c (of `ncols`,
+/// `a_stride` bytes apart), each bit-identical to the one-row AVX2 dot product. Returns 0
+/// (nothing written) without AVX2 or when the portable kernels are forced.
+int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
+                 int out_stride);
+
+/// A pool of worker threads for short parallel loops: workers spin `spin_us` microseconds
+/// after a run before sleeping, so back-to-back runs start without a wake-up.
+typedef struct pl_pool pl_pool;
+typedef void (*pl_pool_fn)(void *ctx, int task);
+pl_pool *pl_pool_create(int workers, long spin_us);
+void pl_pool_destroy(pl_pool *pool);
+int pl_pool_workers(const pl_pool *pool);
+/// Runs fn(ctx, i) for i in 0..<tasks on the caller and the workers; returns when all are
+/// done. A call made while another run is in progress runs its tasks on the caller alone.
+void pl_pool_run(pl_pool *pool, int tasks, pl_pool_fn fn, void *ctx);
 
 #endif

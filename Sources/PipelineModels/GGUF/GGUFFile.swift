@@ -134,6 +134,12 @@ public final class GGUFFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: base + tensor.offset, count: tensor.byteCount)
     }
 
+    /// Drops a tensor's pages from memory after its data was copied (they read back from the
+    /// file if touched again).
+    public func releasePages(of tensor: GGUFTensorInfo) {
+        mapping.release(data(of: tensor))
+    }
+
     /// `general.architecture`, the key that picks the model implementation.
     public var architecture: String? { metadata["general.architecture"]?.string }
 }

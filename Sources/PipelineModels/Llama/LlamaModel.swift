@@ -101,6 +101,8 @@ public final class LlamaModel: @unchecked Sendable {
         let x, h, q, k, v, attention, projected, gate, up, act, down, logits: UnsafeMutablePointer<Float>
         let activations: UnsafeMutableRawPointer
         var attentionScratch: [Float] = []
+        /// Attention scratch areas, one per thread of the worker pool.
+        let attentionWorkers = WorkerPool.threads
         /// Receives named intermediates (llama.cpp's callback names) when set: for debugging parity.
         public var trace: ((String, [Float]) -> Void)?
 
@@ -144,7 +146,7 @@ public final class LlamaModel: @unchecked Sendable {
                 values[l] = t
             }
             capacity = newCapacity
-            attentionScratch = .init(repeating: 0, count: 2 * ((newCapacity + 31) / 32 * 32) + c.headSize)
+            attentionScratch = .init(repeating: 0, count: attentionWorkers * (2 * ((newCapacity + 31) / 32 * 32) + c.headSize))
         }
 
         /// Feeds one token at the next position and returns the logits for the token after it.
@@ -195,8 +197,6 @@ public final class LlamaModel: @unchecked Sendable {
         let c = config
         let pos = s.position
         let kvWidth = c.kvHeads * c.headSize
-        let group = c.heads / c.kvHeads
-        let scale = 1 / Float(c.headSize).squareRoot()
         let threads = self.threads
         for (l, layer) in layers.enumerated() {
             rmsNorm(s.x, layer.attnNorm, into: s.h)
@@ -216,19 +216,7 @@ public final class LlamaModel: @unchecked Sendable {
             s.values[l].withUnsafeMutableBufferPointer { values in
                 for i in 0..<kvWidth { values[i * capacity + pos] = Float16(s.v[i]).bitPattern }
             }
-            s.keys[l].withUnsafeBufferPointer { keys in
-                s.values[l].withUnsafeBufferPointer { values in
-                    s.attentionScratch.withUnsafeMutableBufferPointer { scratch in
-                        for head in 0..<c.heads {
-                            let kvHead = head / group
-                            pl_attention_head(
-                                s.q + head * c.headSize, keys.baseAddress! + kvHead * c.headSize, Int32(kvWidth),
-                                values.baseAddress! + kvHead * c.headSize * capacity, Int32(capacity), Int32(pos + 1),
-                                Int32(c.headSize), scale, s.attention + head * c.headSize, scratch.baseAddress!)
-                        }
-                    }
-                }
-            }
+            attend(s, layer: l, queries: s.q, count: 1, from: pos, into: s.attention)
             if let t = s.trace { t("kqv_out-\(l)", Array(UnsafeBufferPointer(start: s.attention, count: c.width))) }
             multiply([(layer.wo, s.projected)], input: s.attention, session: s, threads: threads)
             for i in 0..<c.width { s.x[i] = s.projected[i] + s.x[i] }
@@ -253,8 +241,6 @@ public final class LlamaModel: @unchecked Sendable {
         let c = config
         let n = inputs.count
         let w = c.width, qw = c.heads * c.headSize, kvWidth = c.kvHeads * c.headSize, ff = c.ffnWidth
-        let group = c.heads / c.kvHeads
-        let scale = 1 / Float(c.headSize).squareRoot()
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
             p.initialize(repeating: 0, count: count)
@@ -298,21 +284,7 @@ public final class LlamaModel: @unchecked Sendable {
                     pl_f32_to_f16(v + t * kvWidth, values.baseAddress! + pos, Int32(kvWidth), Int32(capacity))
                 }
             }
-            s.keys[l].withUnsafeBufferPointer { keys in
-                s.values[l].withUnsafeBufferPointer { values in
-                    s.attentionScratch.withUnsafeMutableBufferPointer { scratch in
-                        for t in 0..<n {
-                            for head in 0..<c.heads {
-                                let kvHead = head / group
-                                pl_attention_head(
-                                    q + t * qw + head * c.headSize, keys.baseAddress! + kvHead * c.headSize, Int32(kvWidth),
-                                    values.baseAddress! + kvHead * c.headSize * capacity, Int32(capacity), Int32(pos0 + t + 1),
-                                    Int32(c.headSize), scale, att + t * qw + head * c.headSize, scratch.baseAddress!)
-                            }
-                        }
-                    }
-                }
-            }
+            attend(s, layer: l, queries: q, count: n, from: pos0, into: att)
             matmul([(layer.wo, proj)], input: att, inputWidth: qw)
             for i in 0..<(n * w) { x[i] = proj[i] + x[i] }
             for t in 0..<n { rmsNorm(x + t * w, layer.ffnNorm, into: h + t * w) }
@@ -325,6 +297,40 @@ public final class LlamaModel: @unchecked Sendable {
         if wantLogits {
             rmsNorm(x + (n - 1) * w, outputNorm, into: s.h)
             multiply([(output, s.logits)], input: s.h, session: s, threads: threads)
+        }
+    }
+
+    /// Attention of `count` consecutive query positions (from `first`, queries and outputs one
+    /// row of heads × head size each) over layer `l`'s cache, which already holds them. The
+    /// (position, head) pairs are spread over the worker pool, each worker with its own
+    /// scratch; every pair is computed exactly as one at a time would.
+    func attend(_ s: Session, layer l: Int, queries q: UnsafeMutablePointer<Float>, count: Int, from first: Int,
+                into out: UnsafeMutablePointer<Float>) {
+        let c = config
+        let kvWidth = c.kvHeads * c.headSize, qw = c.heads * c.headSize
+        let group = c.heads / c.kvHeads
+        let scale = 1 / Float(c.headSize).squareRoot()
+        let capacity = s.capacity
+        let pairs = count * c.heads
+        let tasks = min(threads, s.attentionWorkers, pairs)
+        let perTask = s.attentionScratch.count / s.attentionWorkers
+        s.keys[l].withUnsafeBufferPointer { keys in
+            s.values[l].withUnsafeBufferPointer { values in
+                s.attentionScratch.withUnsafeMutableBufferPointer { scratch in
+                    let keys = keys.baseAddress!, values = values.baseAddress!, scratch = scratch.baseAddress!
+                    WorkerPool.run(tasks: tasks) { task in
+                        // Interleaved, so later (longer) positions are shared out evenly.
+                        for pair in stride(from: task, to: pairs, by: tasks) {
+                            let t = pair / c.heads, head = pair % c.heads
+                            let kvHead = head / group
+                            pl_attention_head(
+                                q + t * qw + head * c.headSize, keys + kvHead * c.headSize, Int32(kvWidth),
+                                values + kvHead * c.headSize * capacity, Int32(capacity), Int32(first + t + 1),
+                                Int32(c.headSize), scale, out + t * qw + head * c.headSize, scratch + task * perTask)
+                        }
+                    }
+                }
+            }
         }
     }
 

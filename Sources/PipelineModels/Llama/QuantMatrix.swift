@@ -1,4 +1,3 @@
-import Dispatch
 import PipelineTensor
 
 /// A weight matrix stored in a GGUF file, used in place: rows of `type` blocks.
@@ -9,6 +8,9 @@ public struct QuantMatrix: @unchecked Sendable {
     public let columns: Int
     let data: UnsafeRawPointer
     let rowBytes: Int
+    /// The rows eight at a time for the fast matrix–vector kernels, where they exist; the
+    /// file's own pages of the tensor are then given back (embedding lookups read them again).
+    let groups: RowGroups?
 
     init(_ info: GGUFTensorInfo, in file: GGUFFile) {
         type = info.type
@@ -16,6 +18,8 @@ public struct QuantMatrix: @unchecked Sendable {
         rows = info.rowCount
         data = file.data(of: info).baseAddress!
         rowBytes = info.rowBytes
+        groups = RowGroups(type: type, rows: data, rowBytes: rowBytes, count: rows, columns: columns)
+        if groups != nil { file.releasePages(of: info) }
     }
 
     /// The activation format this matrix multiplies with.
@@ -68,7 +72,7 @@ enum MatVec {
         }
         // Contiguous ranges, cut on 16-row boundaries.
         let per = ((total + chunks - 1) / chunks + 15) / 16 * 16
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        WorkerPool.run(tasks: chunks) { c in
             work.run((c * per)..<min(total, (c + 1) * per))
         }
     }
@@ -91,6 +95,12 @@ enum MatVec {
             for job in jobs {
                 let m = job.matrix
                 let lo = max(range.lowerBound, base), hi = min(range.upperBound, base + m.rows)
+                if lo < hi, let groups = m.groups,
+                   groups.multiply(rows: (lo - base)..<(hi - base), activations, stride: activationStride, columns: columns,
+                                   into: job.out + (lo - base), outputStride: outputStride) {
+                    base += m.rows
+                    continue
+                }
                 if lo < hi, columns > 1,
                    QuantizedDot.fastMatmulColumns(m.type, m.data + (lo - base) * m.rowBytes, rowBytes: m.rowBytes, rows: hi - lo,
                                                   activations, stride: activationStride, columns: columns, count: m.columns,

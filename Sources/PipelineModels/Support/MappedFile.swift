@@ -34,6 +34,17 @@ final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(mapped)
     }
 
+    /// Gives the pages wholly inside `range` back to the kernel (they read back from the file
+    /// if touched again): for data a reader has copied elsewhere, so it stops counting twice.
+    func release(_ range: UnsafeRawBufferPointer) {
+        guard let start = range.baseAddress, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (Int(bitPattern: start) + page - 1) / page * page
+        let hi = (Int(bitPattern: start) + range.count) / page * page
+        guard hi > lo else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, MADV_DONTNEED)
+    }
+
     deinit {
         if size > 0 { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }

@@ -22,6 +22,19 @@ public enum SharedSpeechModels {
     }
 }
 
+/// The shared Silero VAD models, one per model folder.
+public enum SharedVADModels {
+    static let cache = ModelCache<SileroVADModel>()
+
+    /// How many times a VAD model was read from disk in this process (for tests).
+    public static var loads: Int { cache.loads }
+
+    /// Resolves a node's `model:` option and loads it, with node-level errors.
+    static func load(_ model: String) throws -> SileroVADModel {
+        try cache.load(model) { try SileroVADModel(folder: URL(fileURLWithPath: $0)) }
+    }
+}
+
 /// The 16 kHz mono samples of an audio packet, or a per-item error naming what is wrong.
 func speechSamples(_ value: Value) throws -> (samples: [Float], start: Double) {
     guard let payload = value.audioPayload else { throw NodeError("expected audio, got \(value.kindName)") }

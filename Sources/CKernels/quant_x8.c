@@ -1,0 +1,159 @@
+// Q4_1 and Q8_0 weights repacked eight rows at a time, for matrix–vector products.
+//
+// ggml keeps each row's blocks together; a dot product then converts two f16 scales and
+// multiplies them with the activation's scale once per block and row. Here a block column of
+// eight rows is stored together — the eight f16 scales (and Q4_1 minimums), then the eight
+// rows' quants — so one vector conversion and one vector multiply give all eight rows' scale
+// products. Each row keeps its own 8-lane accumulator, updated per block by the same
+// operations in the same order as ggml's AVX2 dot product (quant_dot.c), so every output is
+// bit-identical to the one-row kernel.
+//
+// Layouts, per group of 8 rows and block b (groups are nb blocks long):
+//   Q4_1x8: 8 x f16 d | 8 x f16 m | 8 x 16 bytes of nibbles           (160 bytes)
+//   Q8_0x8: 8 x f16 d | 8 x 32 signed bytes                           (272 bytes)
+#include "ckernels.h"
+#include <stdlib.h>
+#include <string.h>
+#include <immintrin.h>
+
+#ifndef PREFETCH
+#define PREFETCH 2048
+#endif
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+int pl_x8_block_bytes(int type) {
+    switch (type) {
+    case 3: return 160;
+    case 8: return 272;
+    default: return 0;
+    }
+}
+
+int pl_repack_x8(int type, const void *src, int row_bytes, int rows, int n, void *dst) {
+    const int bb = pl_x8_block_bytes(type), nb = n / 32;
+    if (!bb || rows % 8) return 0;
+    const uint8_t *s = src;
+    uint8_t *d = dst;
+    for (int g = 0; g < rows / 8; g++) {
+        for (int b = 0; b < nb; b++, d += bb) {
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *blk = s + (size_t)(g * 8 + r) * row_bytes + (size_t)b * (type == 3 ? 20 : 34);
+                if (type == 3) {
+                    memcpy(d + 2 * r, blk, 2);
+                    memcpy(d + 16 + 2 * r, blk + 2, 2);
+                    memcpy(d + 32 + 16 * r, blk + 4, 16);
+                } else {
+                    memcpy(d + 2 * r, blk, 2);
+                    memcpy(d + 16 + 32 * r, blk + 2, 32);
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+AVX2 static inline float f16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+// One group of 8 Q4_1 rows against one Q8_1 activation vector (36-byte blocks) whose block
+// scales and sums are given as floats (ad, as).
+AVX2 static void q4_1x8_group(const uint8_t *w, const uint8_t *a, const float *ad, const float *as, int nb, float *out) {
+    __m256 acc[8];
+    for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
+    __m256 mins = _mm256_setzero_ps();
+    const __m256i mask = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    float scales[8] __attribute__((aligned(32)));
+    for (int b = 0; b < nb; b++, w += 160, a += 36) {
+        _mm_prefetch((const char *)w + PREFETCH, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 128, _MM_HINT_T0);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
+        const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16)));
+        _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_broadcast_ss(ad + b)));
+        mins = _mm256_fmadd_ps(m, _mm256_broadcast_ss(as + b), mins);
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 4));
+        const uint8_t *q = w + 32;
+        for (int r = 0; r < 8; r++, q += 16) {
+            const __m128i bytes = _mm_loadu_si128((const __m128i *)q);
+            const __m256i x = _mm256_and_si256(
+                _mm256_inserti128_si256(_mm256_castsi128_si256(bytes), _mm_srli_epi16(bytes, 4), 1), mask);
+            const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(x, y), ones));
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + r), s, acc[r]);
+        }
+    }
+    float m8[8];
+    _mm256_storeu_ps(m8, mins);
+    for (int r = 0; r < 8; r++) out[r] = hsum8(acc[r]) + m8[r];
+}
+
+// One group of 8 Q8_0 rows against one Q8_0 activation vector (34-byte blocks) whose block
+// scales are given as floats (ad).
+AVX2 static void q8_0x8_group(const uint8_t *w, const uint8_t *a, const float *ad, int nb, float *out) {
+    __m256 acc[8];
+    for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    float scales[8] __attribute__((aligned(32)));
+    for (int b = 0; b < nb; b++, w += 272, a += 34) {
+        _mm_prefetch((const char *)w + PREFETCH, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 128, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 192, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH + 256, _MM_HINT_T0);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
+        _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_broadcast_ss(ad + b)));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 2));
+        const uint8_t *q = w + 16;
+        for (int r = 0; r < 8; r++, q += 32) {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)q);
+            const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+            const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + r), s, acc[r]);
+        }
+    }
+    for (int r = 0; r < 8; r++) out[r] = hsum8(acc[r]);
+}
+
+int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
+                 int out_stride) {
+    if (!pl_cpu_has_avx2() || pl_kernels_portable()) return 0;
+    const int nb = n / 32, bb = pl_x8_block_bytes(type);
+    if (!bb) return 0;
+    const size_t group_bytes = (size_t)nb * bb;
+    const int ab = type == 3 ? 36 : 34;
+    // The activations' f16 scales (and Q8_1 sums) as floats, converted once for all groups.
+    float stack[2 * 4 * 64];
+    float *scales = (size_t)ncols * nb <= 4 * 64 ? stack : malloc(sizeof(float) * 2 * (size_t)ncols * nb);
+    if (!scales) return 0;
+    float *sums = scales + (size_t)ncols * nb;
+    for (int c = 0; c < ncols; c++) {
+        const uint8_t *ac = (const uint8_t *)a + (size_t)c * a_stride;
+        for (int b = 0; b < nb; b++) {
+            scales[c * nb + b] = f16(ac + b * ab);
+            if (type == 3) sums[c * nb + b] = f16(ac + b * ab + 2);
+        }
+    }
+    float tmp[8];
+    // Per group, every column: the group's weights (at most a few KB per block row) stay in L1.
+    for (int g = 0; g < groups; g++) {
+        const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
+        for (int c = 0; c < ncols; c++) {
+            const uint8_t *ac = (const uint8_t *)a + (size_t)c * a_stride;
+            if (type == 3) q4_1x8_group(wg, ac, scales + c * nb, sums + c * nb, nb, tmp);
+            else q8_0x8_group(wg, ac, scales + c * nb, nb, tmp);
+            memcpy(out + (size_t)c * out_stride + g * 8, tmp, sizeof tmp);
+        }
+    }
+    if (scales != stack) free(scales);
+    return 1;
+}

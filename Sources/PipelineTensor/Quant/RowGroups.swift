@@ -1,0 +1,37 @@
+import CKernels
+
+/// A copy of a Q4_1 or Q8_0 weight matrix with each block column of eight rows stored
+/// together (CKernels quant_x8.c), so the matrix–vector kernels convert and scale eight rows'
+/// block scales at once. Every output equals the one-row AVX2 dot product bit for bit.
+public final class RowGroups: @unchecked Sendable {
+    public let type: GGMLType
+    public let rows: Int
+    public let columns: Int
+    let data: UnsafeMutableRawPointer
+    /// Bytes of one group of eight rows.
+    let groupBytes: Int
+
+    /// nil where the type has no eight-row layout, the shape does not fit it, or the CPU has no AVX2.
+    public init?(type: GGMLType, rows source: UnsafeRawPointer, rowBytes: Int, count: Int, columns: Int) {
+        let blockBytes = Int(pl_x8_block_bytes(Int32(type.rawValue)))
+        guard blockBytes > 0, count % 8 == 0, columns % 32 == 0, pl_cpu_has_avx2() != 0 else { return nil }
+        self.type = type
+        rows = count
+        self.columns = columns
+        groupBytes = columns / 32 * blockBytes
+        data = UnsafeMutableRawPointer.allocate(byteCount: count / 8 * groupBytes, alignment: 64)
+        pl_repack_x8(Int32(type.rawValue), source, Int32(rowBytes), Int32(count), Int32(columns), data)
+    }
+
+    deinit { data.deallocate() }
+
+    /// out[c * outputStride + r - rows.lowerBound] for r in `rows` and `columns` activation
+    /// vectors `stride` bytes apart. False (nothing written) when `rows` is not cut on groups
+    /// of eight or the kernels are forced portable on this thread.
+    public func multiply(rows range: Range<Int>, _ activations: UnsafeRawPointer, stride: Int, columns count: Int,
+                         into out: UnsafeMutablePointer<Float>, outputStride: Int) -> Bool {
+        guard range.lowerBound % 8 == 0, range.count % 8 == 0, range.upperBound <= rows else { return false }
+        return pl_matvec_x8(Int32(type.rawValue), data + range.lowerBound / 8 * groupBytes, Int32(range.count / 8),
+                            activations, Int32(stride), Int32(count), Int32(columns), out, Int32(outputStride)) != 0
+    }
+}

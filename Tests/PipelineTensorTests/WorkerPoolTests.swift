@@ -1,0 +1,45 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+@testable import PipelineTensor
+
+@Suite("Worker pool")
+struct WorkerPoolTests {
+    @Test("every task runs exactly once, run after run")
+    func everyTaskOnce() {
+        for tasks in [1, 2, 3, 7, 64] {
+            for _ in 0..<2_000 {
+                let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: tasks)
+                counts.initialize(repeating: 0)
+                WorkerPool.run(tasks: tasks) { counts[$0] += 1 }  // distinct slots: no data race
+                #expect(counts.allSatisfy { $0 == 1 }, "tasks \(tasks): \(Array(counts))")
+                counts.deallocate()
+            }
+        }
+    }
+
+    @Test("callers on several threads at once each get all their tasks done")
+    func concurrentCallers() {
+        let total = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<500 {
+                let sum = Atomic<Int>(0)
+                WorkerPool.run(tasks: 5) { i in sum.add(i + 1, ordering: .relaxed) }
+                #expect(sum.load(ordering: .relaxed) == 15)
+                total.add(1, ordering: .relaxed)
+            }
+        }
+        #expect(total.load(ordering: .relaxed) == 2_000)
+    }
+
+    @Test("a run after the workers went to sleep still completes")
+    func afterSleep() throws {
+        WorkerPool.run(tasks: 2) { _ in }
+        usleep(UInt32(WorkerPool.spinMicroseconds * 3))
+        let sum = Atomic<Int>(0)
+        WorkerPool.run(tasks: 4) { i in sum.add(i, ordering: .relaxed) }
+        #expect(sum.load(ordering: .relaxed) == 6)
+    }
+}
