@@ -94,23 +94,26 @@ struct KVCacheWindowTests {
         let keys = (0..<10).map { _ in (0..<width).map { _ in random() } }
         let values = (0..<10).map { _ in (0..<width).map { _ in random() } }
         let q = (0..<(heads * d)).map { _ in random() }
-        func attend(_ keys: [[Float]], _ values: [[Float]], first: Int) -> [Float] {
+        func attend(_ keys: [[Float]], _ values: [[Float]], window: Int) -> [Float] {
             let cache = KVCache(layers: 1, width: width, headSize: d, capacity: 16)
             for p in keys.indices { cache.store(layer: 0, position: p, keys: keys[p], values: values[p]) }
             var out = [Float](repeating: 0, count: heads * d)
-            cache.attend(layer: 0, queries: q, heads: heads, position: keys.count - 1, first: first, scale: 0.2, into: &out)
+            cache.attend(layer: 0, queries: q, heads: heads, count: 1, from: keys.count - 1, window: window, scale: 0.2,
+                         threads: 2, into: &out)
             return out
         }
-        let windowed = attend(keys, values, first: 4)
+        // Position 9 with a window of 6 sees positions 4...9.
+        let windowed = attend(keys, values, window: 6)
         var scrambledKeys = keys, scrambledValues = values
         for p in 0..<4 {
             scrambledKeys[p] = scrambledKeys[p].map { $0 * 9 + 1 }
             scrambledValues[p] = scrambledValues[p].map { -$0 * 3 }
         }
-        #expect(attend(scrambledKeys, scrambledValues, first: 4) == windowed)
-        let onlyWindow = attend(Array(keys[4...]), Array(values[4...]), first: 0)
+        #expect(attend(scrambledKeys, scrambledValues, window: 6) == windowed)
+        let onlyWindow = attend(Array(keys[4...]), Array(values[4...]), window: 0)
         for i in windowed.indices { #expect(abs(windowed[i] - onlyWindow[i]) < 1e-2) }
-        #expect(attend(keys, values, first: 0) != windowed)
+        #expect(attend(keys, values, window: 0) != windowed)
+        #expect(attend(keys, values, window: 7) != windowed)
     }
 }
 

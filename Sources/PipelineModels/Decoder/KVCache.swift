@@ -1,4 +1,5 @@
 import CKernels
+import PipelineTensor
 
 /// A decoder's KV cache as llama.cpp keeps it without flash attention: per layer, f16 keys
 /// one row per position, and f16 values transposed (one row per value dimension, `capacity`
@@ -11,8 +12,9 @@ final class KVCache {
     private(set) var capacity = 0
     private(set) var keys: [[UInt16]]
     private(set) var values: [[UInt16]]
-    /// Scores, probabilities and the f16 query for one head.
+    /// Scores, probabilities and the f16 query for one head, per worker-pool thread.
     private var scratch: [Float] = []
+    private let workers = WorkerPool.threads
 
     init(layers: Int, width: Int, headSize: Int, capacity: Int = 256) {
         self.layers = layers
@@ -37,7 +39,7 @@ final class KVCache {
             values[l] = t
         }
         capacity = newCapacity
-        scratch = .init(repeating: 0, count: 2 * ((newCapacity + 31) / 32 * 32) + headSize)
+        scratch = .init(repeating: 0, count: workers * (2 * newCapacity + headSize))
     }
 
     /// Stores one position's keys and values (f32, rounded to f16 as llama.cpp's cache copy does).
@@ -51,21 +53,33 @@ final class KVCache {
         }
     }
 
-    /// Attention of `heads` query heads (grouped over the KV heads) at `position` over the
-    /// cached positions `first...position`, into `out` (heads × head size).
-    func attend(layer: Int, queries q: UnsafePointer<Float>, heads: Int, position: Int, first: Int, scale: Float,
-                into out: UnsafeMutablePointer<Float>) {
+    /// Attention of `count` consecutive positions from `first` (queries and outputs one row of
+    /// heads × head size each; the cache already holds them), each over the cached positions up
+    /// to its own and, with a `window`, after p - window. The (position, head) pairs are spread
+    /// over the worker pool, each worker with its own scratch; every pair is computed exactly
+    /// as one at a time would be.
+    func attend(layer: Int, queries q: UnsafePointer<Float>, heads: Int, count: Int, from first: Int, window: Int,
+                scale: Float, threads: Int, into out: UnsafeMutablePointer<Float>) {
         let d = headSize, kvHeads = width / headSize, group = heads / kvHeads
         let capacity = self.capacity, width = self.width
+        let pairs = count * heads
+        let tasks = max(1, min(threads, workers, pairs))
+        let perTask = scratch.count / workers
         keys[layer].withUnsafeBufferPointer { keys in
             values[layer].withUnsafeBufferPointer { values in
                 scratch.withUnsafeMutableBufferPointer { scratch in
-                    for head in 0..<heads {
-                        let kvHead = head / group
-                        pl_attention_head_window(
-                            q + head * d, keys.baseAddress! + kvHead * d, Int32(width),
-                            values.baseAddress! + kvHead * d * capacity, Int32(capacity), Int32(first), Int32(position + 1),
-                            Int32(d), scale, out + head * d, scratch.baseAddress!)
+                    let keys = keys.baseAddress!, values = values.baseAddress!, scratch = scratch.baseAddress!
+                    WorkerPool.run(tasks: tasks) { task in
+                        // Interleaved, so later (longer) positions are shared out evenly.
+                        for pair in stride(from: task, to: pairs, by: tasks) {
+                            let t = pair / heads, head = pair % heads, kvHead = head / group
+                            let position = first + t
+                            let start = window > 0 ? max(0, position - window + 1) : 0
+                            pl_attention_head_window(
+                                q + t * heads * d + head * d, keys + kvHead * d, Int32(width),
+                                values + kvHead * d * capacity, Int32(capacity), Int32(start), Int32(position + 1),
+                                Int32(d), scale, out + t * heads * d + head * d, scratch + task * perTask)
+                        }
                     }
                 }
             }

@@ -265,8 +265,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             dump("Vcur-\(l)", s.v, kvWidth)
             for i in 0..<qw { s.q[i] *= c.attentionScale }
             s.cache.store(layer: l, position: pos, keys: s.k, values: s.v)
-            let first = c.sliding[l] && c.slidingWindow > 0 ? max(0, pos - c.slidingWindow + 1) : 0
-            s.cache.attend(layer: l, queries: s.q, heads: c.heads, position: pos, first: first, scale: 1, into: s.attention)
+            s.cache.attend(layer: l, queries: s.q, heads: c.heads, count: 1, from: pos, window: c.sliding[l] ? c.slidingWindow : 0,
+                           scale: 1, threads: threads, into: s.attention)
             dump("kqv_out-\(l)", s.attention, qw)
             multiply([(layer.wo, s.projected)], input: s.attention, session: s)
             rmsNorm(s.projected, layer.postAttnNorm, into: s.projected)
@@ -344,11 +344,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                 for i in 0..<qw { qt[i] *= c.attentionScale }
                 s.cache.store(layer: l, position: pos, keys: kt, values: v + t * kvWidth)
             }
-            for t in 0..<n {
-                let pos = pos0 + t
-                let first = c.sliding[l] && c.slidingWindow > 0 ? max(0, pos - c.slidingWindow + 1) : 0
-                s.cache.attend(layer: l, queries: q + t * qw, heads: c.heads, position: pos, first: first, scale: 1, into: att + t * qw)
-            }
+            s.cache.attend(layer: l, queries: q, heads: c.heads, count: n, from: pos0, window: c.sliding[l] ? c.slidingWindow : 0,
+                           scale: 1, threads: threads, into: att)
             matmul(layer.wo, proj, input: att)
             for t in 0..<n { rmsNorm(proj + t * w, layer.postAttnNorm, into: proj + t * w) }
             for i in 0..<(n * w) { x[i] = proj[i] + x[i] }
