@@ -275,8 +275,30 @@ void pl_gelu_table(uint16_t *out) {
 
 // ggml_vec_geglu_f32 with GGML_GELU_FP16: 0 at or below -10, x itself at or above 10, else
 // the table entry of f16(x); times up.
+AVX2 static void geglu_avx2(const float *gate, const float *up, float *y, int n) {
+    int i = 0;
+    uint16_t h[8], g[8];
+    for (; i + 7 < n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(gate + i), u = _mm256_loadu_ps(up + i);
+        _mm_storeu_si128((__m128i *)h, _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+        for (int j = 0; j < 8; j++) g[j] = gelu_table[h[j]];
+        __m256 r = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g)), u);
+        r = _mm256_blendv_ps(r, _mm256_mul_ps(x, u), _mm256_cmp_ps(x, _mm256_set1_ps(10.0f), _CMP_GE_OQ));
+        r = _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-10.0f), _CMP_LE_OQ));
+        _mm256_storeu_ps(y + i, r);
+    }
+    for (; i < n; i++) {
+        const float x = gate[i];
+        y[i] = x <= -10.0f ? 0.0f : x >= 10.0f ? x * up[i] : h2f_scalar(gelu_table[f2h_scalar(x)]) * up[i];
+    }
+}
+
 void pl_geglu(const float *gate, const float *up, float *y, int n) {
     pthread_once(&gelu_once, init_gelu_table);
+    if (!pl_kernels_portable()) {
+        geglu_avx2(gate, up, y, n);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         const float x = gate[i];
         if (x <= -10.0f) y[i] = 0.0f;

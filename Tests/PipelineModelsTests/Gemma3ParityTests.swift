@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import PipelineModels
+import CKernels
 import PipelineTensor
 
 /// Gemma 3 270M (Q4_K_M: Q8_0, Q5_0, Q4_K, Q6_K tensors) against llama.cpp 0.3.36 on the same
@@ -141,5 +142,24 @@ struct ModelRegistryTests {
         #expect(loaded.stopTokens.isSuperset(of: [1, 106]))
         let result = try loaded.generate(GenerationRequest(prompt: loaded.tokenizer.encode("The capital of France is"), maxTokens: 8))
         #expect(result.text == " the capital of the country of France.")
+    }
+}
+
+@Suite("GEGLU kernel")
+struct GEGLUTests {
+    /// The AVX2 and portable paths give the same bits, across the table range and its edges
+    /// (0 at or below -10, x at or above 10), and stay close to the exact tanh GELU.
+    @Test func avx2MatchesPortableAndFormula() {
+        let gate: [Float] = (0..<4099).map { Float($0 - 2049) / 97 } + [-10, 10, -10.000001, 9.999999, 0, -0.0, 1e-8]
+        let up: [Float] = gate.indices.map { Float($0 % 13) / 4 - 1.5 }
+        var fast = [Float](repeating: .nan, count: gate.count), portable = fast
+        pl_geglu(gate, up, &fast, Int32(gate.count))
+        QuantizedDot.withPortableKernels { pl_geglu(gate, up, &portable, Int32(gate.count)) }
+        #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern))
+        for i in gate.indices {
+            let x = Double(gate[i])
+            let exact = x <= -10 ? 0 : x >= 10 ? x : 0.5 * x * (1 + tanh(0.7978845608 * x * (1 + 0.044715 * x * x)))
+            #expect(abs(Double(fast[i]) - exact * Double(up[i])) <= 2e-3 * max(1, abs(exact * Double(up[i]))), "x = \(x)")
+        }
     }
 }
