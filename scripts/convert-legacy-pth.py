@@ -10,7 +10,8 @@ whose storages are persistent ids `('storage', torch.FloatStorage, key, location
 numel, view)`), then the list of storage keys, then per key an 8-byte little-endian
 element count and the elements. A state dict (possibly nested under `state_dict`) is
 flattened to `name -> tensor`; strided tensors are gathered into contiguous order.
-Only the pickle classes listed in `SAFE_GLOBALS` may be loaded. The parts shared with
+Only the pickle classes listed in `SAFE_GLOBALS` may be loaded (none in the framing
+pickles). The parts shared with
 convert-torchscript.py are in torch_pickle.py, which must sit beside this script.
 """
 import os
@@ -54,23 +55,36 @@ def dict_items(obj):
 
 def load(path):
     with open(path, "rb") as f:
-        if pickle.load(f) != MAGIC:
-            raise SystemExit(f"{path}: not a legacy PyTorch file (bad magic number)")
-        pickle.load(f)  # protocol version
-        info = pickle.load(f)
-        if not info.get("little_endian", True):
-            raise SystemExit(f"{path}: big-endian checkpoints are not supported")
-        unpickler = LegacyUnpickler(f)
-        obj = unpickler.load()
-        storages = unpickler.storages
-        for key in pickle.load(f):
-            s = storages[key]
-            (count,) = struct.unpack("<q", f.read(8))
-            if count != s.numel:
-                raise SystemExit(f"{path}: storage {key} holds {count} elements, pickle said {s.numel}")
-            s.data = f.read(count * s.stype.itemsize)
-            if len(s.data) != count * s.stype.itemsize:
-                raise SystemExit(f"{path}: storage {key} is cut off")
+        try:
+            return read_checkpoint(f, path)
+        except (pickle.UnpicklingError, EOFError, ValueError, struct.error) as e:
+            raise SystemExit(f"{path}: not a readable legacy PyTorch file ({e})")
+
+
+def read_checkpoint(f, path):
+    # The framing pickles hold only numbers, strings, dicts and lists: no globals are allowed.
+    if torch_pickle.RestrictedUnpickler(f).load() != MAGIC:
+        raise SystemExit(f"{path}: not a legacy PyTorch file (bad magic number)")
+    torch_pickle.RestrictedUnpickler(f).load()  # protocol version
+    info = torch_pickle.RestrictedUnpickler(f).load()
+    if not isinstance(info, dict) or not info.get("little_endian", True):
+        raise SystemExit(f"{path}: big-endian checkpoints are not supported")
+    unpickler = LegacyUnpickler(f)
+    obj = unpickler.load()
+    storages = unpickler.storages
+    for key in torch_pickle.RestrictedUnpickler(f).load():
+        s = storages.get(key)
+        if s is None:
+            raise SystemExit(f"{path}: storage {key} is listed but no tensor uses it")
+        (count,) = struct.unpack("<q", f.read(8))
+        if count != s.numel:
+            raise SystemExit(f"{path}: storage {key} holds {count} elements, pickle said {s.numel}")
+        s.data = f.read(count * s.stype.itemsize)
+        if len(s.data) != count * s.stype.itemsize:
+            raise SystemExit(f"{path}: storage {key} is cut off")
+    missing = [key for key, s in storages.items() if s.data is None]
+    if missing:
+        raise SystemExit(f"{path}: no bytes follow for storage(s) {', '.join(map(str, missing))}")
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     return torch_pickle.flatten(obj, dict_items)

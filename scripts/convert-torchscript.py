@@ -62,7 +62,10 @@ class ArchiveUnpickler(torch_pickle.RestrictedUnpickler):
         return super().find_class(module, name)
 
     def open_storage(self, stype, key, numel, extra):
-        data = self.archive.read(f"{self.root}/data/{key}")
+        try:
+            data = self.archive.read(f"{self.root}/data/{key}")
+        except KeyError:
+            raise pickle.UnpicklingError(f"storage {key} has no entry {self.root}/data/{key}")
         if len(data) != numel * stype.itemsize:
             raise pickle.UnpicklingError(f"storage {key} holds {len(data)} bytes, {numel} elements expected")
         return torch_pickle.Storage(stype, numel, data)
@@ -85,7 +88,11 @@ def load(path):
     if byteorder in archive.namelist() and archive.read(byteorder).strip() != b"little":
         raise SystemExit(f"{path}: big-endian archives are not supported")
     with archive.open(f"{roots[0]}/data.pkl") as f:
-        return torch_pickle.flatten(ArchiveUnpickler(f, archive, roots[0]).load(), module_attributes)
+        try:
+            tree = ArchiveUnpickler(f, archive, roots[0]).load()
+        except (pickle.UnpicklingError, EOFError, ValueError) as e:
+            raise SystemExit(f"{path}: not a readable TorchScript archive ({e})")
+    return torch_pickle.flatten(tree, module_attributes)
 
 
 def main():

@@ -71,7 +71,8 @@ class RestrictedUnpickler(pickle.Unpickler):
     """Loads only the storage classes and the globals in `safe_globals`; nothing is run.
 
     Storage persistent ids are resolved once per key through `open_storage`, which a
-    subclass defines (the bytes live outside the pickle, in a format-specific place).
+    subclass defines (the bytes live outside the pickle, in a format-specific place); used
+    as it is, it reads plain data pickles.
     """
 
     safe_globals = SAFE_GLOBALS
@@ -96,12 +97,14 @@ class RestrictedUnpickler(pickle.Unpickler):
         return self.storages[key]
 
     def open_storage(self, stype, key, numel, extra):
-        """The `Storage` for persistent id `key`; `extra` is what the id holds past `numel`."""
-        raise NotImplementedError
+        """The `Storage` for persistent id `key`; `extra` is what the id holds past `numel`.
+        A subclass says where the bytes are; here, where none are expected, it is an error."""
+        raise pickle.UnpicklingError(f"unexpected storage {key} in a pickle that holds no tensors")
 
 
 def contiguous_bytes(t):
-    """The tensor's elements in row-major order as little-endian bytes."""
+    """The tensor's elements in row-major order as little-endian bytes; a `ValueError` when
+    the view reaches outside its storage."""
     s, size = t.storage, t.storage.stype.itemsize
     n = 1
     for d in t.size:
@@ -110,7 +113,7 @@ def contiguous_bytes(t):
         return b""
     last = t.offset + sum((d - 1) * st for d, st in zip(t.size, t.stride))
     if t.offset < 0 or min(t.stride, default=0) < 0 or (last + 1) * size > len(s.data):
-        raise SystemExit(f"a tensor of shape {t.size} runs past its storage")
+        raise ValueError(f"shape {t.size} with strides {t.stride} at offset {t.offset} runs past its storage")
     expected, acc = [], 1
     for d in reversed(t.size):
         expected.insert(0, acc)
@@ -146,7 +149,10 @@ def save_safetensors(tensors, path):
     """Writes `name -> Tensor` as a safetensors file, in the mapping's order."""
     header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, t in tensors.items():
-        data = contiguous_bytes(t)
+        try:
+            data = contiguous_bytes(t)
+        except ValueError as e:
+            raise SystemExit(f"tensor {name}: {e}")
         header[name] = {"dtype": t.storage.stype.dtype, "shape": list(t.size),
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
