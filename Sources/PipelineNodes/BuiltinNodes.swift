@@ -33,6 +33,7 @@ public enum BuiltinNodes {
         TextSimilarity.self,
         ImageEncoder.self,
         ImageNetHead.self,
+        ViTEncoder.self,
         AudioMel.self,
         WhisperEncoderNode.self,
         WhisperTranscribe.self,
