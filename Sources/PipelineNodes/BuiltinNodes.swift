@@ -19,6 +19,7 @@ public enum BuiltinNodes {
         TextSplit.self,
         TextTemplate.self,
         JSONMerge.self,
+        JSONCollect.self,
         JSONGet.self,
         FileInfo.self,
         // Media
