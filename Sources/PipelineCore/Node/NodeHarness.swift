@@ -47,7 +47,8 @@ public final class NodeHarness {
     public let node: any PipelineNode
     private let recorder: Recorder
     private let output: NodeOutput
-    /// Items by id, so packets fed with the same item id belong to one item (collectors key on it).
+    /// A collector's items by id, so packets fed with the same item id belong to one item
+    /// (collectors key their state on it) until `endItem`.
     private var items: [String: Item] = [:]
 
     /// Builds the node from options checked against its schema, defaults filled in.
@@ -81,7 +82,7 @@ public final class NodeHarness {
         _ values: [String: Value], item: String = "item", sequence: Int = 0, timestamp: Double? = nil
     ) throws -> [Emitted] {
         let owner = items[item] ?? Item(id: item)
-        items[item] = owner
+        if node is any ItemCollector { items[item] = owner }
         let packets = type.inputs.compactMap { port in
             values[port.name].map { (port.name, Packet(value: $0, item: owner, sequence: sequence, timestamp: timestamp)) }
         }

@@ -52,13 +52,12 @@ final class JSONCollect: PipelineNode, ItemCollector {
         if !timestampKey.isEmpty {
             element = .object([timestampKey: input.timestamp.map(Value.double) ?? .null, valueKey: element])
         }
-        var list = gathered[item, default: []]
-        guard list.count < limit else {
+        guard gathered[item]?.count ?? 0 < limit else {
             gathered[item] = nil
             throw NodeError("more than \(limit) values for one item (raise 'limit')")
         }
-        list.append((input.sequence, element))
-        gathered[item] = list
+        // In place: a copy out and back would copy the list on every value.
+        gathered[item, default: []].append((input.sequence, element))
     }
 
     func itemEnded(_ item: Item, failed: Bool, _ output: NodeOutput) throws {
