@@ -60,6 +60,10 @@ AVX2 static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(lo);
 }
 
+// Adjacent i16 pairs summed to i32. (Shifts and adds instead of this multiply measured
+// slower here.)
+AVX2 static inline __m256i pair_sums(__m256i v) { return _mm256_madd_epi16(v, _mm256_set1_epi16(1)); }
+
 AVX2 static inline float f16(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
@@ -72,7 +76,7 @@ AVX2 static void q4_1x8_group(const uint8_t *w, const uint8_t *a, const float *a
     __m256 acc[8];
     for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
     __m256 mins = _mm256_setzero_ps();
-    const __m256i mask = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    const __m256i mask = _mm256_set1_epi8(0x0F);
     float scales[8] __attribute__((aligned(32)));
     for (int b = 0; b < nb; b++, w += 160, a += 36) {
         _mm_prefetch((const char *)w + PREFETCH, _MM_HINT_T0);
@@ -88,7 +92,7 @@ AVX2 static void q4_1x8_group(const uint8_t *w, const uint8_t *a, const float *a
             const __m128i bytes = _mm_loadu_si128((const __m128i *)q);
             const __m256i x = _mm256_and_si256(
                 _mm256_inserti128_si256(_mm256_castsi128_si256(bytes), _mm_srli_epi16(bytes, 4), 1), mask);
-            const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(x, y), ones));
+            const __m256 s = _mm256_cvtepi32_ps(pair_sums(_mm256_maddubs_epi16(x, y)));
             acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + r), s, acc[r]);
         }
     }
@@ -102,7 +106,6 @@ AVX2 static void q4_1x8_group(const uint8_t *w, const uint8_t *a, const float *a
 AVX2 static void q8_0x8_group(const uint8_t *w, const uint8_t *a, const float *ad, int nb, float *out) {
     __m256 acc[8];
     for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
     float scales[8] __attribute__((aligned(32)));
     for (int b = 0; b < nb; b++, w += 272, a += 34) {
         _mm_prefetch((const char *)w + PREFETCH, _MM_HINT_T0);
@@ -117,11 +120,67 @@ AVX2 static void q8_0x8_group(const uint8_t *w, const uint8_t *a, const float *a
         for (int r = 0; r < 8; r++, q += 32) {
             const __m256i x = _mm256_loadu_si256((const __m256i *)q);
             const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-            const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+            const __m256 s = _mm256_cvtepi32_ps(pair_sums(p));
             acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + r), s, acc[r]);
         }
     }
     for (int r = 0; r < 8; r++) out[r] = hsum8(acc[r]);
+}
+
+// Eight rows against four activation columns (prompt chunks): each row's blocks are unpacked
+// once for the four columns. The scale products d(row) * d(column) of a block come from one
+// vector multiply per column, kept in `table` (nb x 4 x 8 floats); the Q4_1 minimum terms
+// accumulate per column over eight rows at once. Same per-output operations and order as
+// the one-column kernels.
+AVX2 static void x8_cols4(int type, const uint8_t *w, const uint8_t *const a[4], const float *const ad[4],
+                          const float *const as[4], int nb, float *table, float out[4][8]) {
+    const int bb = type == 3 ? 160 : 272, ab = type == 3 ? 36 : 34, qoff = type == 3 ? 32 : 16;
+    __m256 mins[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *wb = w + (size_t)b * bb;
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb));
+        for (int c = 0; c < 4; c++) _mm256_store_ps(table + (b * 4 + c) * 8, _mm256_mul_ps(d, _mm256_broadcast_ss(ad[c] + b)));
+        if (type == 3) {
+            const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wb + 16)));
+            for (int c = 0; c < 4; c++) mins[c] = _mm256_fmadd_ps(m, _mm256_broadcast_ss(as[c] + b), mins[c]);
+        }
+    }
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    for (int r = 0; r < 8; r++) {
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *q = w + (size_t)b * bb + qoff;
+            const float *t = table + b * 32 + r;
+            const size_t o = (size_t)b * ab + (type == 3 ? 4 : 2);
+            if (type == 3) {
+                const __m128i bytes = _mm_loadu_si128((const __m128i *)(q + 16 * r));
+                const __m256i x = _mm256_and_si256(
+                    _mm256_inserti128_si256(_mm256_castsi128_si256(bytes), _mm_srli_epi16(bytes, 4), 1), mask);
+#define COL(acc, c) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(t + 8 * c), _mm256_cvtepi32_ps(pair_sums( \
+                    _mm256_maddubs_epi16(x, _mm256_loadu_si256((const __m256i *)(a[c] + o))))), acc);
+                COL(acc0, 0) COL(acc1, 1) COL(acc2, 2) COL(acc3, 3)
+#undef COL
+            } else {
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(q + 32 * r));
+                const __m256i ax = _mm256_sign_epi8(x, x);
+#define COL(acc, c) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(t + 8 * c), _mm256_cvtepi32_ps(pair_sums( \
+                    _mm256_maddubs_epi16(ax, _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(a[c] + o)), x)))), acc);
+                COL(acc0, 0) COL(acc1, 1) COL(acc2, 2) COL(acc3, 3)
+#undef COL
+            }
+        }
+        out[0][r] = hsum8(acc0);
+        out[1][r] = hsum8(acc1);
+        out[2][r] = hsum8(acc2);
+        out[3][r] = hsum8(acc3);
+    }
+    if (type == 3) {
+        for (int c = 0; c < 4; c++) {
+            float m8[8];
+            _mm256_storeu_ps(m8, mins[c]);
+            for (int r = 0; r < 8; r++) out[c][r] += m8[r];
+        }
+    }
 }
 
 int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
@@ -143,11 +202,28 @@ int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_strid
             if (type == 3) sums[c * nb + b] = f16(ac + b * ab + 2);
         }
     }
-    float tmp[8];
+    float tmp[8], tmp4[4][8];
+    float *table = ncols >= 4 ? aligned_alloc(32, sizeof(float) * 32 * ((size_t)nb + 1)) : NULL;
+    if (ncols >= 4 && !table) {
+        if (scales != stack) free(scales);
+        return 0;
+    }
     // Per group, every column: the group's weights (at most a few KB per block row) stay in L1.
     for (int g = 0; g < groups; g++) {
         const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
-        for (int c = 0; c < ncols; c++) {
+        int c0 = 0;
+        for (; c0 + 4 <= ncols; c0 += 4) {
+            const uint8_t *acs[4];
+            const float *ads[4], *ass[4];
+            for (int c = 0; c < 4; c++) {
+                acs[c] = (const uint8_t *)a + (size_t)(c0 + c) * a_stride;
+                ads[c] = scales + (c0 + c) * nb;
+                ass[c] = sums + (c0 + c) * nb;
+            }
+            x8_cols4(type, wg, acs, ads, ass, nb, table, tmp4);
+            for (int c = 0; c < 4; c++) memcpy(out + (size_t)(c0 + c) * out_stride + g * 8, tmp4[c], sizeof tmp);
+        }
+        for (int c = c0; c < ncols; c++) {
             const uint8_t *ac = (const uint8_t *)a + (size_t)c * a_stride;
             if (type == 3) q4_1x8_group(wg, ac, scales + c * nb, sums + c * nb, nb, tmp);
             else q8_0x8_group(wg, ac, scales + c * nb, nb, tmp);
@@ -155,5 +231,6 @@ int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_strid
         }
     }
     if (scales != stack) free(scales);
+    free(table);
     return 1;
 }

@@ -144,7 +144,7 @@ struct RowGroupTests {
     func sameBitsAsSingle(type: GGMLType) throws {
         guard QuantizedDot.usesAVX2 else { return }
         let format = try #require(QuantizedDot.activationFormat(for: type))
-        let count = 1536, rows = 24, columns = 3
+        let count = 1536, rows = 24, columns = 6  // one group of four columns, then two alone
         var weights = randomWeights(type, blocks: rows * count / 32, seed: 21)
         let rowBytes = count / 32 * type.blockBytes
         // Row 5 at the quant extremes.

@@ -83,7 +83,7 @@ struct WhisperEncoderLayer: Sendable {
         norm.apply(x, rows: rows, into: normed)
         qkv.apply(normed, rows: rows, into: qkvOut)
         // The attention output reuses `normed`; the scores follow the fused projections.
-        whisperAttention(
+        TransformerAttention.scaledDotProduct(
             q: qkvOut, ldq: 3 * w, k: qkvOut + w, ldk: 3 * w, v: qkvOut + 2 * w, ldv: 3 * w, queries: rows, keys: rows,
             heads: heads, headSize: w / heads, out: normed, ldo: w, scores: attended)
         output.apply(normed, rows: rows, into: x, accumulate: true)

@@ -99,36 +99,3 @@ struct WhisperFFN: Sendable {
         down.apply(hidden, rows: rows, into: x, accumulate: true)
     }
 }
-
-/// Query rows per block of `whisperAttention`.
-let attentionBlock = 256
-
-/// Scaled dot-product attention of `queries` query rows over `keys` key/value rows, per head,
-/// with BLAS: `out[q, h·d…] = softmax(Q_h K_hᵀ / √d) V_h`. Rows of q, k, v lie `ldq`, `ldk`,
-/// `ldv` apart; `scores` holds `queries · keys` floats.
-func whisperAttention(
-    q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
-    queries: Int, keys: Int, heads: Int, headSize: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
-    scores: UnsafeMutablePointer<Float>
-) {
-    let scale = 1 / Float(headSize).squareRoot()
-    for h in 0..<heads {
-        let o = h * headSize
-        if queries == 1 {
-            BLAS.gemv(m: keys, n: headSize, alpha: scale, a: k + o, lda: ldk, x: q + o, y: scores)
-            EncoderOps.softmaxRows(scores, rows: 1, cols: keys, ld: keys)
-            BLAS.gemv(m: keys, n: headSize, a: v + o, lda: ldv, x: scores, y: out + o, transposed: true)
-            continue
-        }
-        // Query rows in blocks, so a block's scores stay in cache between the two products.
-        for first in stride(from: 0, to: queries, by: attentionBlock) {
-            let rows = min(attentionBlock, queries - first)
-            BLAS.gemmTransposedB(
-                m: rows, n: keys, k: headSize, alpha: scale, a: q + first * ldq + o, lda: ldq, b: k + o, ldb: ldk,
-                c: scores, ldc: keys)
-            EncoderOps.softmaxRows(scores, rows: rows, cols: keys, ld: keys)
-            BLAS.gemm(
-                m: rows, n: headSize, k: keys, a: scores, lda: keys, b: v + o, ldb: ldv, c: out + first * ldo + o, ldc: ldo)
-        }
-    }
-}
