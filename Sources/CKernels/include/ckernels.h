@@ -135,6 +135,8 @@ int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_strid
 typedef struct pl_pool pl_pool;
 typedef void (*pl_pool_fn)(void *ctx, int task);
 pl_pool *pl_pool_create(int workers, long spin_us);
+/// CPUs this process may run on (its affinity mask, as `taskset` sets it).
+int pl_available_cpus(void);
 void pl_pool_destroy(pl_pool *pool);
 int pl_pool_workers(const pl_pool *pool);
 /// Runs fn(ctx, i) for i in 0..<tasks on the caller and the workers; returns when all are

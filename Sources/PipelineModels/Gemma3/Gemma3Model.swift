@@ -98,7 +98,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     let tokenEmbedding: QuantMatrix
     let output: QuantMatrix
     let outputNorm: [Float]
-    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    public var threads = WorkerPool.threads
 
     public var contextLength: Int { config.contextLength }
     public var width: Int { config.width }

@@ -49,7 +49,7 @@ public final class LlamaModel: @unchecked Sendable {
     let tokenEmbedding: QuantMatrix
     let output: QuantMatrix
     let outputNorm: [Float]
-    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    public var threads = WorkerPool.threads
 
     public init(file: GGUFFile) throws {
         guard let arch = file.architecture, arch == "llama" else {
