@@ -2,25 +2,11 @@
 // the same exp approximation as ggml's x86 CPU path, so greedy decoding can match llama.cpp
 // token for token. Each has a portable twin (plain C, libm expf) for CPUs without AVX2.
 #include "ckernels.h"
+#include "simd.h"
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
 #include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-static inline float h2f_scalar(uint16_t h) {
-    _Float16 v;
-    memcpy(&v, &h, 2);
-    return (float)v;
-}
-
-static inline uint16_t f2h_scalar(float f) {
-    _Float16 v = (_Float16)f;
-    uint16_t h;
-    memcpy(&h, &v, 2);
-    return h;
-}
 
 // ---- quantization ----
 
@@ -150,10 +136,7 @@ AVX2 static double softmax_exp_avx2(const float *x, float *y, float max, int n) 
     for (; i + 7 < n; i += 8) {
         const __m256 v = v_expf(_mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_set1_ps(max)));
         _mm256_storeu_ps(y + i, v);
-        __m128 s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        sum += (double)_mm_cvtss_f32(s);
+        sum += (double)hsum8(v);
     }
     for (; i < n; i++) {
         const float v = expf(x[i] - max);

@@ -2,6 +2,7 @@
 // chosen at run time. Every kernel is tested against the Swift scalar reference
 // (PipelineTensor.QuantizedDot) in Tests/PipelineTensorTests.
 #include "ckernels.h"
+#include "simd.h"
 #include <math.h>
 #include <string.h>
 #include <immintrin.h>
@@ -23,7 +24,7 @@ int pl_cpu_has_avx2(void) {
 static inline float half_to_float(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
-    return (float)*(const _Float16 *)&h;
+    return h2f_scalar(h);
 }
 
 // ---- portable ----
@@ -61,16 +62,6 @@ static float dot_q4_1_q8_1_portable(const uint8_t *w, const uint8_t *a, int nb) 
 }
 
 // ---- AVX2 ----
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-AVX2 static inline float hsum(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
 
 // Half to float by table, as ggml does on x86: a scalar F16C conversion compiles to vpinsrw
 // into a live register, which chains every block's scale load to the previous block's work.
@@ -115,7 +106,7 @@ AVX2 static float dot_q8_0_q8_0_avx2(const uint8_t *w, const uint8_t *a, int nb)
         const __m256 s = _mm256_cvtepi32_ps(mul_sum_i8(x, y));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * h2f(a)), s, acc);
     }
-    return hsum(acc);
+    return hsum8(acc);
 }
 
 AVX2 static float dot_q4_0_q8_0_avx2(const uint8_t *w, const uint8_t *a, int nb) {
@@ -127,7 +118,7 @@ AVX2 static float dot_q4_0_q8_0_avx2(const uint8_t *w, const uint8_t *a, int nb)
         const __m256 s = _mm256_cvtepi32_ps(mul_sum_i8(x, y));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * h2f(a)), s, acc);
     }
-    return hsum(acc);
+    return hsum8(acc);
 }
 
 AVX2 static float dot_q4_1_q8_1_avx2(const uint8_t *w, const uint8_t *a, int nb) {
@@ -140,7 +131,7 @@ AVX2 static float dot_q4_1_q8_1_avx2(const uint8_t *w, const uint8_t *a, int nb)
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * h2f(a)), s, acc);
         mins += h2f(w + 2) * h2f(a + 2);
     }
-    return hsum(acc) + mins;
+    return hsum8(acc) + mins;
 }
 
 // ---- dispatch ----
@@ -179,10 +170,10 @@ AVX2 static void dot_q4_1_q8_1_cols_avx2(const uint8_t *w, const uint8_t *a, int
             COL(acc0, m0, a0) COL(acc1, m1, a1) COL(acc2, m2, a2) COL(acc3, m3, a3)
 #undef COL
         }
-        out[c0] = hsum(acc0) + m0;
-        out[c0 + 1] = hsum(acc1) + m1;
-        out[c0 + 2] = hsum(acc2) + m2;
-        out[c0 + 3] = hsum(acc3) + m3;
+        out[c0] = hsum8(acc0) + m0;
+        out[c0 + 1] = hsum8(acc1) + m1;
+        out[c0 + 2] = hsum8(acc2) + m2;
+        out[c0 + 3] = hsum8(acc3) + m3;
     }
     for (; c0 < ncols; c0++) out[c0] = dot_q4_1_q8_1_avx2(w, a + (size_t)c0 * a_stride, nb);
 }
@@ -202,7 +193,7 @@ AVX2 static void dot_q8_0_q8_0_cols_avx2(const uint8_t *w, const uint8_t *a, int
                 acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab)), s, acc[c]);
             }
         }
-        for (int c = 0; c < nc; c++) out[c0 + c] = hsum(acc[c]);
+        for (int c = 0; c < nc; c++) out[c0 + c] = hsum8(acc[c]);
     }
 }
 
@@ -420,7 +411,7 @@ AVX2 static float dot_q5_0_q8_0_avx2(const uint8_t *w, const uint8_t *a, int nb)
         const __m256 s = _mm256_cvtepi32_ps(mul_sum_i8(x, y));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w) * h2f(a)), s, acc);
     }
-    return hsum(acc);
+    return hsum8(acc);
 }
 
 // Scale shuffles of ggml's Q6_K kernel: bytes 2i (x8) then 2i+1 (x8).
@@ -470,7 +461,7 @@ AVX2 static float dot_q6_K_q8_K_avx2(const uint8_t *w, const uint8_t *a, int nb)
         const __m256i sumi = q6_K_block_sum(w, a);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(da * h2f(w + 208)), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return hsum(acc);
+    return hsum8(acc);
 }
 
 // One Q4_K block's integer sums: I (scaled nibble products) and M (mins times sub-block sums).
@@ -540,7 +531,7 @@ AVX2 static void dot_q5_0_q8_0_cols_avx2(const uint8_t *w, const uint8_t *a, int
                 acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(ab)), s, acc[c]);
             }
         }
-        for (int c = 0; c < nc; c++) out[c0 + c] = hsum(acc[c]);
+        for (int c = 0; c < nc; c++) out[c0 + c] = hsum8(acc[c]);
     }
 }
 
@@ -559,7 +550,7 @@ AVX2 static void dot_q6_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int
                 acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(sumi), acc[c]);
             }
         }
-        for (int c = 0; c < nc; c++) out[c0 + c] = hsum(acc[c]);
+        for (int c = 0; c < nc; c++) out[c0 + c] = hsum8(acc[c]);
     }
 }
 
