@@ -63,11 +63,3 @@ public enum ModelRegistry {
         return try make(file)
     }
 }
-
-extension LlamaModel: LanguageModel {
-    public var contextLength: Int { config.contextLength }
-    public var width: Int { config.width }
-    public var vocabSize: Int { config.vocabSize }
-}
-
-extension LlamaModel.Session: LanguageModelSession {}
