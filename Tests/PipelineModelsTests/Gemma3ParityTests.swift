@@ -16,37 +16,17 @@ import PipelineTensor
 @Suite("Gemma 3 forward pass against llama.cpp", .serialized)
 struct Gemma3ParityTests {
     static let file = "gemma-3-270m-q4_k_m.gguf"
-    static let golden: LlamaParityTests.Golden? = try? JSONDecoder().decode(
-        LlamaParityTests.Golden.self, from: Data(contentsOf: URL(fileURLWithPath: goldenFolder + "/llama/gemma3.json")))
-    nonisolated(unsafe) static let shared: Gemma3Model? = model(file).flatMap { try? Gemma3Model(file: try GGUFFile(path: $0)) }
+    static let golden = DecoderGolden.load("gemma3")
+    static let shared: Gemma3Model? = model(file).flatMap { try? Gemma3Model(file: try GGUFFile(path: $0)) }
 
+    /// Gemma amplifies last-bit differences: the exact GELU formula in place of ggml's f16
+    /// table alone moves its top logits by 0.47. Without AVX2 only closeness is asked.
     @Test("first-step logits and 64 greedy tokens match llama.cpp", arguments: 0..<5)
     func prompt(_ index: Int) throws {
         guard model(Self.file) != nil else { return }
         let gemma = try #require(Self.shared)
-        let case_ = try #require(Self.golden?.generate[index])
-        let session = gemma.makeSession()
-        var logits: [Float] = []
-        for id in case_.prompt_ids { logits = try session.step(id) }
-        var maxDiff: Double = 0
-        for pair in case_.first_logits_top {
-            maxDiff = max(maxDiff, abs(Double(logits[Int(pair[0])]) - pair[1]))
-        }
-        // Gemma amplifies last-bit differences: the exact GELU formula in place of ggml's f16
-        // table alone moves its top logits by 0.47. Without AVX2 only closeness is asked.
-        let exact = QuantizedDot.usesAVX2
-        #expect(maxDiff <= (exact ? 0 : 1), "prompt \(index): max |logit - llama.cpp| over its top 32 = \(maxDiff)")
-        var generated: [Int] = []
-        var next = Sampler.argmax(logits)
-        while generated.count < case_.greedy.count {
-            generated.append(next)
-            if generated.count == case_.greedy.count || next == 1 { break }
-            logits = try session.step(next)
-            next = Sampler.argmax(logits)
-        }
-        if exact {
-            #expect(generated == case_.greedy, "prompt \(index): greedy ids differ from llama.cpp's")
-        }
+        try DecoderParity.checkPrompt(gemma, try #require(Self.golden?.generate[index]), index: index, eos: 1,
+                                      portableTolerance: 1)
     }
 }
 
@@ -57,18 +37,26 @@ struct Gemma3PrefillTests {
         guard model(Gemma3ParityTests.file) != nil else { return }
         let gemma = try #require(Gemma3ParityTests.shared)
         // 40 tokens: two chunks (32 + 8).
-        let ids = Array(try #require(Gemma3ParityTests.golden?.generate[1].prompt_ids)) + [506, 5279, 529, 7001, 563]
-            + Array(try #require(Gemma3ParityTests.golden?.generate[1].greedy.prefix(29)))
+        let golden = try #require(Gemma3ParityTests.golden?.generate[1])
+        let ids = golden.prompt_ids + [506, 5279, 529, 7001, 563] + golden.greedy.prefix(29)
         #expect(ids.count == 40)
-        let stepped = gemma.makeSession()
-        var expected: [Float] = []
-        for id in ids { expected = try stepped.step(id) }
-        let batched = gemma.makeSession()
-        let logits = try batched.prefill(ids)
-        #expect(logits == expected)
-        #expect(batched.position == ids.count)
-        let next = Sampler.argmax(logits)
-        #expect(try batched.step(next) == (try stepped.step(next)))
+        try DecoderParity.checkPrefill(gemma, ids: ids)
+    }
+
+    @Test("the trace hook gives llama.cpp's names, ending with the logits it returns")
+    func trace() throws {
+        guard model(Gemma3ParityTests.file) != nil else { return }
+        let gemma = try #require(Gemma3ParityTests.shared)
+        let session = gemma.makeSession()
+        var names: [String] = [], last: [Float] = []
+        session.trace = { name, values in
+            names.append(name)
+            last = values
+        }
+        let logits = try session.step(2)
+        #expect(names.first == "inp_scaled" && names.last == "result_output" && last == logits)
+        #expect(names.contains("Qcur_normed-0") && names.contains("ffn_post_norm-\(gemma.config.layers - 1)"))
+        #expect(names.count == 3 + 14 * gemma.config.layers)
     }
 
     @Test("config: window 512 on all layers but every 6th, RoPE bases 1e6 (global) and 1e4 (local)")
