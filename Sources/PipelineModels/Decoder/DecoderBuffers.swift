@@ -6,11 +6,14 @@ import PipelineTensor
 /// quantized activations. A session keeps one for single steps; a prompt chunk gets its own.
 final class DecoderBuffers {
     let positions: Int
+    /// Floats of one position of `x`, `h`, `projected` and `down`.
+    let width: Int
     let x, h, q, k, v, attention, projected, gate, up, act, down: UnsafeMutablePointer<Float>
     private let activations: UnsafeMutableRawPointer
 
-    init(_ c: some DecoderDimensions, positions n: Int) {
+    init(_ c: DecoderShape, positions n: Int) {
         positions = n
+        width = c.width
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
             p.initialize(repeating: 0, count: count)
@@ -27,6 +30,11 @@ final class DecoderBuffers {
     deinit {
         for p in [x, h, q, k, v, attention, projected, gate, up, act, down] { p.deallocate() }
         activations.deallocate()
+    }
+
+    /// Adds `p` (all positions) to the residual stream `x`.
+    func addToResidual(_ p: UnsafeMutablePointer<Float>) {
+        for i in 0..<(positions * width) { x[i] = p[i] + x[i] }
     }
 
     /// out = W · input for each (W, out) of `jobs`, over `count` positions: `input` holds one

@@ -1,25 +1,12 @@
 import PipelineTensor
 
-/// An architecture's forward pass, as `DecoderSession` drives it: the session owns the
-/// sequence (position, KV cache, buffers, chunking), the model what its layers do.
-protocol DecoderForward: AnyObject, Sendable {
-    /// The input vector of a token id already checked against the vocabulary: its embedding
-    /// row, scaled where the architecture scales it.
-    func embedding(of token: Int) throws -> [Float]
-    /// Runs `b.positions` consecutive positions from `s.position`, their inputs in `b.x`, through
-    /// every layer (storing their keys and values in `s.cache`), each operation in llama.cpp's
-    /// order and the same for every position whatever the chunk; then, when `logits` is given,
-    /// the last position's logits into it.
-    func forward(_ b: DecoderBuffers, session s: DecoderSession, logits: UnsafeMutablePointer<Float>?)
-}
-
 /// One sequence of a GGUF decoder (`LlamaModel`, `Gemma3Model`): its KV cache, the buffers a
 /// step reuses, and the steps that extend it, single or a prompt in chunks.
 public final class DecoderSession: LanguageModelSession {
     /// Positions a prompt chunk holds: each weight row is read once per chunk.
     static let chunkSize = 32
-    let model: any DecoderForward
-    let config: any DecoderDimensions
+    let model: any DecoderModel
+    let config: DecoderShape
     public private(set) var position = 0
     let cache: KVCache
     /// One position's buffers, reused by every step.
@@ -29,7 +16,8 @@ public final class DecoderSession: LanguageModelSession {
     /// Prompts are then stepped one token at a time.
     public var trace: ((String, [Float]) -> Void)?
 
-    init(model: any DecoderForward, config: some DecoderDimensions) {
+    init(model: some DecoderModel) {
+        let config = model.config.shape
         self.model = model
         self.config = config
         cache = KVCache(layers: config.layers, width: config.kvWidth, headSize: config.headSize)

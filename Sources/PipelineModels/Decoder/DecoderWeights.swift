@@ -6,6 +6,14 @@ import PipelineTensor
 struct DecoderWeights {
     let file: GGUFFile
 
+    /// The weights of a file whose `general.architecture` is `architecture`; another is refused.
+    init(file: GGUFFile, architecture: String) throws {
+        guard file.architecture == architecture else {
+            throw ModelError.unsupportedArchitecture(file.architecture ?? "(none)", supported: ModelRegistry.supported)
+        }
+        self.file = file
+    }
+
     func tensor(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
         guard let t = file.tensor(named: name) else { throw ModelError.missingTensor(name) }
         guard t.dimensions == shape else { throw ModelError.badShape(tensor: name, expected: shape, got: t.dimensions) }

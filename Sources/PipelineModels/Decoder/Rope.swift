@@ -24,31 +24,25 @@ struct Rope {
         self.sines = sines
     }
 
-    /// ggml's NORM mode (llama): adjacent pairs (x[2i], x[2i+1]) of each head (the GGUF
-    /// converter permuted Q and K for it).
-    func rotateAdjacent(_ x: UnsafeMutablePointer<Float>, heads: Int) {
-        let half = cosines.count
-        for head in 0..<heads {
-            let p = x + head * 2 * half
-            for i in 0..<half {
-                let c = cosines[i], s = sines[i]
-                let a = p[2 * i], b = p[2 * i + 1]
-                p[2 * i] = (-(b * s)).addingProduct(a, c)
-                p[2 * i + 1] = (b * c).addingProduct(a, s)
-            }
-        }
+    /// How a head's elements pair up: ggml's NORM mode (llama: adjacent pairs (x[2i], x[2i+1]),
+    /// for which the GGUF converter permuted Q and K) or NEOX mode (Gemma: x[i] with x[i + d/2]).
+    enum Mode {
+        case norm, neox
     }
 
-    /// ggml's NEOX mode (Gemma): element i of each head pairs with element i + d/2.
-    func rotateHalves(_ x: UnsafeMutablePointer<Float>, heads: Int) {
+    /// Rotates each pair of `heads` consecutive heads in place.
+    func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, mode: Mode) {
         let half = cosines.count
+        // Pair i is elements (i * step, i * step + partner).
+        let (step, partner) = mode == .norm ? (2, 1) : (1, half)
         for head in 0..<heads {
             let p = x + head * 2 * half
             for i in 0..<half {
                 let c = cosines[i], s = sines[i]
-                let a = p[i], b = p[i + half]
-                p[i] = (-(b * s)).addingProduct(a, c)
-                p[i + half] = (b * c).addingProduct(a, s)
+                let j = i * step
+                let a = p[j], b = p[j + partner]
+                p[j] = (-(b * s)).addingProduct(a, c)
+                p[j + partner] = (b * c).addingProduct(a, s)
             }
         }
     }

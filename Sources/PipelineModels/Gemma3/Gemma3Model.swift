@@ -4,13 +4,8 @@ import PipelineTensor
 
 /// Hyper-parameters of a Gemma 3 decoder, from `gemma3.*` GGUF keys, with llama.cpp's
 /// defaults where a key is absent.
-public struct Gemma3Config: Sendable, Equatable, DecoderDimensions {
-    public let layers: Int
-    public let width: Int
-    public let heads: Int
-    public let kvHeads: Int
-    public let headSize: Int
-    public let ffnWidth: Int
+public struct Gemma3Config: Sendable, Equatable, DecoderConfig {
+    public let shape: DecoderShape
     /// RoPE base of the global layers (`rope.freq_base`) and of the sliding-window layers
     /// (`rope.freq_base_swa`, else 10000).
     public let ropeBase: Float
@@ -26,28 +21,11 @@ public struct Gemma3Config: Sendable, Equatable, DecoderDimensions {
     public let attentionScale: Float
     /// Final logits soft cap (0: none).
     public let logitSoftcap: Float
-    public let contextLength: Int
-    public let vocabSize: Int
 
     init(_ gguf: GGUFFile) throws {
         func value(_ key: String) -> GGUFValue? { gguf["gemma3.\(key)"] }
-        func int(_ key: String) throws -> Int {
-            guard let v = value(key)?.int else { throw ModelError.missingKey("gemma3.\(key)") }
-            guard v > 0 else { throw ModelError.badValue(key: "gemma3.\(key)", why: "must be positive, got \(v)") }
-            return v
-        }
-        layers = try int("block_count")
-        width = try int("embedding_length")
-        heads = try int("attention.head_count")
-        kvHeads = value("attention.head_count_kv")?.int ?? heads
-        headSize = value("attention.key_length")?.int ?? width / heads
-        if let v = value("attention.value_length")?.int, v != headSize {
-            throw ModelError.badValue(key: "gemma3.attention.value_length", why: "\(v) differs from key_length \(headSize)")
-        }
-        guard kvHeads > 0, heads % kvHeads == 0, headSize % 32 == 0 else {
-            throw ModelError.badValue(key: "gemma3.attention", why: "\(heads) heads, \(kvHeads) KV heads of size \(headSize)")
-        }
-        ffnWidth = try int("feed_forward_length")
+        let shape = try DecoderShape(gguf, architecture: "gemma3")
+        self.shape = shape
         ropeBase = Float(value("rope.freq_base")?.float ?? 10_000)
         ropeBaseLocal = Float(value("rope.freq_base_swa")?.float ?? 10_000)
         switch value("rope.scaling.type")?.string ?? "none" {
@@ -56,7 +34,7 @@ public struct Gemma3Config: Sendable, Equatable, DecoderDimensions {
         case let other: throw ModelError.badValue(key: "gemma3.rope.scaling.type", why: "'\(other)' (none and linear are read)")
         }
         slidingWindow = value("attention.sliding_window")?.int ?? 0
-        let layers = self.layers
+        let layers = shape.layers
         if let pattern = value("attention.sliding_window_pattern") {
             if let flags = pattern.array {
                 guard flags.count == layers else {
@@ -71,10 +49,8 @@ public struct Gemma3Config: Sendable, Equatable, DecoderDimensions {
             sliding = (0..<layers).map { $0 % 6 < 5 }
         }
         epsilon = Float(value("attention.layer_norm_rms_epsilon")?.float ?? 1e-6)
-        attentionScale = layers == 62 ? 1 / Float(width / heads).squareRoot() : 1 / Float(headSize).squareRoot()
+        attentionScale = layers == 62 ? 1 / Float(shape.width / shape.heads).squareRoot() : 1 / Float(shape.headSize).squareRoot()
         logitSoftcap = Float(value("final_logit_softcapping")?.float ?? 0)
-        contextLength = try int("context_length")
-        vocabSize = gguf["tokenizer.ggml.tokens"]?.array?.count ?? 0
     }
 }
 
@@ -85,63 +61,39 @@ public struct Gemma3Config: Sendable, Equatable, DecoderDimensions {
 /// global ones (every 6th), Q scaled by 1/sqrt(head size), attention over an f16 KV cache
 /// (keys outside the window masked), RMSNorm after the attention and after the GELU-gated
 /// FFN (sandwich norms), residual adds; final RMSNorm and the tied output matrix.
-public final class Gemma3Model: LanguageModel, DecoderForward, @unchecked Sendable {
-    public typealias Session = DecoderSession
+public final class Gemma3Model: DecoderModel, @unchecked Sendable {
     public let file: GGUFFile
     public let config: Gemma3Config
+    /// A block's shared tensors, and Gemma's norms of Q and K and after attention and FFN.
     struct Layer {
-        let attnNorm, qNorm, kNorm, postAttnNorm: [Float]
-        let wq, wk, wv, wo: QuantMatrix
-        let ffnNorm, postFfnNorm: [Float]
-        let gate, up, down: QuantMatrix
+        let block: DecoderBlock
+        let qNorm, kNorm, postAttnNorm, postFfnNorm: [Float]
     }
     let layers: [Layer]
-    let tokenEmbedding: QuantMatrix
-    let output: QuantMatrix
-    let outputNorm: [Float]
+    let embeddings: DecoderEmbeddings
     let norm: RMSNorm
     public var threads = WorkerPool.threads
 
-    public var contextLength: Int { config.contextLength }
-    public var width: Int { config.width }
-    public var vocabSize: Int { config.vocabSize }
-
     public init(file: GGUFFile) throws {
-        guard file.architecture == "gemma3" else {
-            throw ModelError.unsupportedArchitecture(file.architecture ?? "(none)", supported: ModelRegistry.supported)
-        }
+        let weights = try DecoderWeights(file: file, architecture: "gemma3")
         self.file = file
         let c = try Gemma3Config(file)
         config = c
         norm = RMSNorm(epsilon: c.epsilon)
-        let weights = DecoderWeights(file: file)
-        let w = c.width, qw = c.queryWidth, kv = c.kvWidth, ff = c.ffnWidth
         layers = try (0..<c.layers).map { i in
             Layer(
-                attnNorm: try weights.vector("blk.\(i).attn_norm.weight", w),
+                block: try DecoderBlock(i, from: weights, c.shape),
                 qNorm: try weights.vector("blk.\(i).attn_q_norm.weight", c.headSize),
                 kNorm: try weights.vector("blk.\(i).attn_k_norm.weight", c.headSize),
-                postAttnNorm: try weights.vector("blk.\(i).post_attention_norm.weight", w),
-                wq: try weights.matrix("blk.\(i).attn_q.weight", [w, qw]),
-                wk: try weights.matrix("blk.\(i).attn_k.weight", [w, kv]),
-                wv: try weights.matrix("blk.\(i).attn_v.weight", [w, kv]),
-                wo: try weights.matrix("blk.\(i).attn_output.weight", [qw, w]),
-                ffnNorm: try weights.vector("blk.\(i).ffn_norm.weight", w),
-                postFfnNorm: try weights.vector("blk.\(i).post_ffw_norm.weight", w),
-                gate: try weights.matrix("blk.\(i).ffn_gate.weight", [w, ff]),
-                up: try weights.matrix("blk.\(i).ffn_up.weight", [w, ff]),
-                down: try weights.matrix("blk.\(i).ffn_down.weight", [ff, w]))
+                postAttnNorm: try weights.vector("blk.\(i).post_attention_norm.weight", c.width),
+                postFfnNorm: try weights.vector("blk.\(i).post_ffw_norm.weight", c.width))
         }
-        tokenEmbedding = try weights.matrix("token_embd.weight", [w, c.vocabSize])
-        output = try weights.optionalMatrix("output.weight", [w, c.vocabSize]) ?? tokenEmbedding
-        outputNorm = try weights.vector("output_norm.weight", w)
+        embeddings = try DecoderEmbeddings(from: weights, c.shape)
     }
-
-    public func makeSession() -> DecoderSession { DecoderSession(model: self, config: config) }
 
     /// llama.cpp scales token embeddings (not raw input vectors) by sqrt(width).
     func embedding(of token: Int) throws -> [Float] {
-        var e = try tokenEmbedding.row(token)
+        var e = try embeddings.tokens.row(token)
         let scale = Float(config.width).squareRoot()
         for i in e.indices { e[i] *= scale }
         return e
@@ -159,9 +111,10 @@ public final class Gemma3Model: LanguageModel, DecoderForward, @unchecked Sendab
         }
         s.dump("inp_scaled", b.x, n * w)
         for (l, layer) in layers.enumerated() {
-            norm(b.x, layer.attnNorm, into: b.h, rows: n)
+            let block = layer.block
+            norm(b.x, block.attnNorm, into: b.h, rows: n)
             s.dump("attn_norm-\(l)", b.h, n * w)
-            b.multiply([(layer.wq, b.q), (layer.wk, b.k), (layer.wv, b.v)], input: b.h, count: n, threads: threads)
+            b.multiply([(block.wq, b.q), (block.wk, b.k), (block.wv, b.v)], input: b.h, count: n, threads: threads)
             norm(b.q, layer.qNorm, into: b.q, rows: n * c.heads)
             norm(b.k, layer.kNorm, into: b.k, rows: n * c.kvHeads)
             s.dump("Qcur_normed-\(l)", b.q, n * qw)
@@ -169,8 +122,8 @@ public final class Gemma3Model: LanguageModel, DecoderForward, @unchecked Sendab
             for t in 0..<n {
                 let qt = b.q + t * qw, kt = b.k + t * kvWidth
                 let rope = c.sliding[l] ? ropes[t].local : ropes[t].global
-                rope.rotateHalves(qt, heads: c.heads)
-                rope.rotateHalves(kt, heads: c.kvHeads)
+                rope.rotate(qt, heads: c.heads, mode: .neox)
+                rope.rotate(kt, heads: c.kvHeads, mode: .neox)
             }
             s.dump("Qcur-\(l)", b.q, n * qw)
             s.dump("Kcur-\(l)", b.k, n * kvWidth)
@@ -182,27 +135,25 @@ public final class Gemma3Model: LanguageModel, DecoderForward, @unchecked Sendab
             s.cache.attend(layer: l, queries: b.q, heads: c.heads, count: n, from: pos0,
                            window: c.sliding[l] ? c.slidingWindow : 0, scale: 1, threads: threads, into: b.attention)
             s.dump("kqv_out-\(l)", b.attention, n * qw)
-            b.multiply([(layer.wo, b.projected)], input: b.attention, count: n, threads: threads)
+            b.multiply([(block.wo, b.projected)], input: b.attention, count: n, threads: threads)
             norm(b.projected, layer.postAttnNorm, into: b.projected, rows: n)
             s.dump("attn_post_norm-\(l)", b.projected, n * w)
-            for i in 0..<(n * w) { b.x[i] = b.projected[i] + b.x[i] }
+            b.addToResidual(b.projected)
             s.dump("sa_out-\(l)", b.x, n * w)
-            norm(b.x, layer.ffnNorm, into: b.h, rows: n)
+            norm(b.x, block.ffnNorm, into: b.h, rows: n)
             s.dump("ffn_norm-\(l)", b.h, n * w)
-            b.multiply([(layer.gate, b.gate), (layer.up, b.up)], input: b.h, count: n, threads: threads)
+            b.multiply([(block.gate, b.gate), (block.up, b.up)], input: b.h, count: n, threads: threads)
             pl_geglu(b.gate, b.up, b.act, Int32(n * ff))
             s.dump("ffn_geglu-\(l)", b.act, n * ff)
-            b.multiply([(layer.down, b.down)], input: b.act, count: n, threads: threads)
+            b.multiply([(block.down, b.down)], input: b.act, count: n, threads: threads)
             s.dump("ffn_out-\(l)", b.down, n * w)
             norm(b.down, layer.postFfnNorm, into: b.down, rows: n)
             s.dump("ffn_post_norm-\(l)", b.down, n * w)
-            for i in 0..<(n * w) { b.x[i] = b.down[i] + b.x[i] }
+            b.addToResidual(b.down)
             s.dump("l_out-\(l)", b.x, n * w)
         }
         guard let logits else { return }
-        norm(b.x + (n - 1) * w, outputNorm, into: b.h)
-        s.dump("result_norm", b.h, w)
-        b.multiply([(output, logits)], input: b.h, count: 1, threads: threads)
+        embeddings.logits(b, norm: norm, session: s, into: logits, threads: threads)
         softcap(logits)
         s.dump("result_output", logits, c.vocabSize)
     }
