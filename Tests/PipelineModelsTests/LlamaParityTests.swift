@@ -51,7 +51,8 @@ struct LlamaPrefillTests {
         #expect(logits == (try llama.makeSession().prefill(ids)))
         let c = llama.config
         #expect(Array(names.prefix(8)) == ["attn_norm-0", "Qcur-0", "Kcur-0", "Vcur-0", "kqv_out-0", "ffn_inp-0", "ffn_out-0", "l_out-0"])
-        #expect(names.count == 8 * c.layers * ids.count)
+        #expect(names.count == (8 * c.layers + 2) * ids.count)
+        #expect(names.suffix(2) == ["result_norm", "result_output"] && sizes["result_output"] == c.vocabSize)
         #expect(sizes["Qcur-0"] == c.heads * c.headSize && sizes["Kcur-0"] == c.kvHeads * c.headSize)
         #expect(sizes["l_out-\(c.layers - 1)"] == c.width)
     }
