@@ -100,35 +100,46 @@ struct WhisperFFN: Sendable {
     }
 }
 
-/// Query rows per block of `whisperAttention`.
-let attentionBlock = 256
+/// Query rows per task of `whisperAttention`.
+let attentionBlock = 64
 
-/// Scaled dot-product attention of `queries` query rows over `keys` key/value rows, per head,
-/// with BLAS: `out[q, h·d…] = softmax(Q_h K_hᵀ / √d) V_h`. Rows of q, k, v lie `ldq`, `ldk`,
-/// `ldv` apart; `scores` holds `queries · keys` floats.
+/// Scaled dot-product attention of `queries` query rows over `keys` key/value rows, per head:
+/// `out[q, h·d…] = softmax(Q_h K_hᵀ / √d) V_h`. Rows of q, k, v lie `ldq`, `ldk`, `ldv`
+/// apart; `scores` holds `queries · keys` floats (for several queries, at least
+/// `2 · (keys + 15) · width`: the packed keys and values). One query (the decoder) goes through BLAS matrix–vector products; several
+/// (the encoder) as (head, block of query rows) tasks on the worker pool, each computing its
+/// scores, softmax and values on one thread (EncoderOps.attentionRows) over keys and values
+/// packed once per head into `scores`.
 func whisperAttention(
     q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
     queries: Int, keys: Int, heads: Int, headSize: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
     scores: UnsafeMutablePointer<Float>
 ) {
     let scale = 1 / Float(headSize).squareRoot()
-    for h in 0..<heads {
-        let o = h * headSize
-        if queries == 1 {
+    if queries == 1 {
+        for h in 0..<heads {
+            let o = h * headSize
             BLAS.gemv(m: keys, n: headSize, alpha: scale, a: k + o, lda: ldk, x: q + o, y: scores)
             EncoderOps.softmaxRows(scores, rows: 1, cols: keys, ld: keys)
             BLAS.gemv(m: keys, n: headSize, a: v + o, lda: ldv, x: scores, y: out + o, transposed: true)
-            continue
         }
-        // Query rows in blocks, so a block's scores stay in cache between the two products.
-        for first in stride(from: 0, to: queries, by: attentionBlock) {
-            let rows = min(attentionBlock, queries - first)
-            BLAS.gemmTransposedB(
-                m: rows, n: keys, k: headSize, alpha: scale, a: q + first * ldq + o, lda: ldq, b: k + o, ldb: ldk,
-                c: scores, ldc: keys)
-            EncoderOps.softmaxRows(scores, rows: rows, cols: keys, ld: keys)
-            BLAS.gemm(
-                m: rows, n: headSize, k: keys, a: scores, lda: keys, b: v + o, ldb: ldv, c: out + first * ldo + o, ldc: ldo)
-        }
+        return
+    }
+    // Per head: the keys transposed, then the values in panels, one after another in `scores`.
+    let ldkt = EncoderOps.packedKeyStride(keys: keys)
+    let keyCount = ldkt * headSize, packed = keyCount + EncoderOps.packedValueCount(keys: keys, d: headSize)
+    WorkerPool.run(tasks: heads) { h in
+        EncoderOps.packKeysTransposed(k + h * headSize, ldk: ldk, keys: keys, d: headSize, into: scores + h * packed, ldkt: ldkt)
+        EncoderOps.packValues(v + h * headSize, ldv: ldv, keys: keys, d: headSize, into: scores + h * packed + keyCount)
+    }
+    let blocks = (queries + attentionBlock - 1) / attentionBlock
+    WorkerPool.run(tasks: heads * blocks) { task in
+        let h = task / blocks, first = task % blocks * attentionBlock, o = h * headSize
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: EncoderOps.attentionScratch(ldkt: ldkt))
+        defer { scratch.deallocate() }
+        EncoderOps.attentionRows(
+            q: q + first * ldq + o, ldq: ldq, keysTransposed: scores + h * packed, ldkt: ldkt,
+            values: scores + h * packed + keyCount, rows: min(attentionBlock, queries - first), keys: keys, d: headSize, scale: scale,
+            out: out + first * ldo + o, ldo: ldo, scratch: scratch)
     }
 }
