@@ -17,3 +17,15 @@ void pl_pack_values(const float *v, int ldv, int keys, int d, float *vp);
 /// has it and d is a multiple of 16 up to 128, else portable.
 void pl_attention_rows(const float *q, int ldq, const float *kt, int ldkt, const float *vp, int rows, int keys,
                        int d, float scale, float *out, int ldo, float *scratch);
+
+/// Packs a row-major [m, k] weight matrix for pl_conv_gemm: rows in groups of 4,
+/// packed[(g · k + p) · 4 + r] = w[(4g + r) · k + p], zero rows past m;
+/// ceil(m / 4) · 4 · k floats.
+void pl_pack_weights_rows4(const float *w, int m, int k, float *packed);
+
+/// Columns n0..<n1 of out[m, ·] (rows ldc apart) = act(W · X + bias (+ skip)) for weights packed
+/// by pl_pack_weights_rows4 and X [k, ·] (rows ldx apart); skip (may be NULL) has out's layout;
+/// act is ReLU6 when relu6_on. scratch holds k · 24 · ceil((n1 − n0) / 24) floats. AVX2/FMA
+/// when the CPU has it, else portable.
+void pl_conv_gemm(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1, const float *bias,
+                  const float *skip, int relu6_on, float *out, long ldc, float *scratch);
