@@ -1,4 +1,5 @@
 import CKernels
+import Dispatch
 
 /// Convolution building blocks for image encoders, over channel-major float activations
 /// `[channels][images][height][width]` (a batch keeps each channel's planes together, so a
@@ -19,7 +20,7 @@ public enum ConvOps {
     /// Depthwise k x k convolution with stride and SAME padding, plus `bias[c]` (when given)
     /// and ReLU6 (when `relu6`). `input` is `[channels][images][h][w]`, `weight`
     /// `[channels][k][k]`, `output` `[channels][images][oh][ow]` with `oh, ow` from
-    /// `samePadding`. With `threads` > 1, groups of channels run as tasks on the worker pool.
+    /// `samePadding`. With `threads` > 1, groups of channels run as tasks on Dispatch workers.
     public static func depthwise(
         _ input: UnsafePointer<Float>, channels: Int, images: Int, height: Int, width: Int,
         weight: UnsafePointer<Float>, kernel: Int, stride: Int, bias: UnsafePointer<Float>? = nil, relu6: Bool = false,
@@ -28,7 +29,7 @@ public enum ConvOps {
         let py = samePadding(input: height, kernel: kernel, stride: stride)
         let px = samePadding(input: width, kernel: kernel, stride: stride)
         let inPlane = images * height * width, outPlane = images * py.output * px.output
-        // Tasks of a few channels on the worker pool (several per thread, so they even out).
+        // Tasks of a few channels (several per thread, so they even out).
         let chunks = threads > 1 ? min(channels, 4 * threads) : 1
         let per = (channels + chunks - 1) / chunks
         let run = { (task: Int) in
@@ -42,7 +43,7 @@ public enum ConvOps {
         if chunks == 1 {
             run(0)
         } else {
-            WorkerPool.run(tasks: chunks, run)
+            parallel(tasks: chunks, run)
         }
     }
 
@@ -59,7 +60,7 @@ public enum ConvOps {
     /// epilogue: `output[o, i] = act(Σ_c W[o, c] · input[c, i] + bias[o] (+ skip[o, i]))`, act
     /// ReLU6 when `relu6`. `packed` comes from `packPointwise`; `input` rows are `length` long,
     /// as are `skip` and `output` rows. Column chunks (and row parts, where there are few
-    /// columns) run as tasks on the worker pool when `threads` > 1, each on one thread.
+    /// columns) run as tasks on Dispatch workers when `threads` > 1, each on one thread.
     public static func pointwise(
         packed: UnsafePointer<Float>, outChannels m: Int, depth k: Int, input: UnsafePointer<Float>, length n: Int,
         bias: UnsafePointer<Float>, skip: UnsafePointer<Float>? = nil, relu6: Bool, output: UnsafeMutablePointer<Float>,
@@ -82,7 +83,7 @@ public enum ConvOps {
                 relu6 ? 1 : 0, output + r0 * n, n, scratch)
         }
         if threads > 1 {
-            WorkerPool.run(tasks: chunks * rowParts, task)
+            parallel(tasks: chunks * rowParts, task)
         } else {
             for t in 0..<chunks * rowParts { task(t) }
         }
@@ -127,6 +128,15 @@ public enum ConvOps {
     /// `out[p]` = the mean of row `p` of `length` floats.
     public static func rowMeans(_ x: UnsafePointer<Float>, rows: Int, length: Int, output: UnsafeMutablePointer<Float>) {
         pl_plane_means(x, Int32(rows), length, output)
+    }
+
+    /// Runs `body(i)` for i in 0..<tasks on Dispatch's workers, which block rather than spin
+    /// between loops.
+    static func parallel(tasks: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: tasks) { box.value($0) }
+        }
     }
 
     // MARK: Plain references
@@ -209,4 +219,10 @@ public enum ConvOps {
         }
         return out
     }
+}
+
+/// A closure handed to the workers of one parallel loop, each task touching its own part.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
