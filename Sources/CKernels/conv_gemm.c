@@ -10,7 +10,6 @@
 // Tests/PipelineTensorTests/ConvOpsTests.swift.
 #include "ckernels.h"
 #include "encoder_kernels.h"
-#include <string.h>
 #include <immintrin.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -28,12 +27,27 @@ void pl_pack_weights_rows4(const float *w, int m, int k, float *packed) {
 }
 
 // Columns n0..<n0 + cols (cols <= TILE_COLS) of x's k rows into a [k][24] panel, zero-padded.
+// (A library memcpy per 96-byte row cost more than the copy.)
 static void pack_panel(const float *x, long ldx, int k, long n0, int cols, float *panel) {
     for (int p = 0; p < k; p++) {
         const float *src = x + (long)p * ldx + n0;
         float *dst = panel + (long)p * TILE_COLS;
-        memcpy(dst, src, sizeof(float) * (size_t)cols);
+        for (int j = 0; j < cols; j++) dst[j] = src[j];
         for (int j = cols; j < TILE_COLS; j++) dst[j] = 0.0f;
+    }
+}
+
+AVX2 static void pack_panel_avx2(const float *x, long ldx, int k, long n0, int cols, float *panel) {
+    if (cols < TILE_COLS) {
+        pack_panel(x, ldx, k, n0, cols, panel);
+        return;
+    }
+    for (int p = 0; p < k; p++) {
+        const float *src = x + (long)p * ldx + n0;
+        float *dst = panel + (long)p * TILE_COLS;
+        _mm256_storeu_ps(dst, _mm256_loadu_ps(src));
+        _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(src + 8));
+        _mm256_storeu_ps(dst + 16, _mm256_loadu_ps(src + 16));
     }
 }
 
@@ -120,12 +134,14 @@ AVX2 static void gemm_avx2(const float *wp, int m, int k, const float *panels, i
 void pl_conv_gemm(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1, const float *bias,
                   const float *skip, int relu6_on, float *out, long ldc, float *scratch) {
     if (n1 <= n0 || m <= 0) return;
-    const int npanels = (int)((n1 - n0 + TILE_COLS - 1) / TILE_COLS);
+    const int npanels = (int)((n1 - n0 + TILE_COLS - 1) / TILE_COLS), portable = pl_kernels_portable();
     for (int t = 0; t < npanels; t++) {
         const long c0 = n0 + (long)t * TILE_COLS;
-        pack_panel(x, ldx, k, c0, n1 - c0 < TILE_COLS ? (int)(n1 - c0) : TILE_COLS, scratch + (long)t * k * TILE_COLS);
+        const int cols = n1 - c0 < TILE_COLS ? (int)(n1 - c0) : TILE_COLS;
+        if (portable) pack_panel(x, ldx, k, c0, cols, scratch + (long)t * k * TILE_COLS);
+        else pack_panel_avx2(x, ldx, k, c0, cols, scratch + (long)t * k * TILE_COLS);
     }
-    if (pl_kernels_portable())
+    if (portable)
         gemm_portable(wp, m, k, scratch, npanels, n0, n1, bias, skip, relu6_on, out, ldc);
     else
         gemm_avx2(wp, m, k, scratch, npanels, n0, n1, bias, skip, relu6_on, out, ldc);
