@@ -69,6 +69,27 @@ static void attention_rows_portable(const float *q, int ldq, const float *kt, in
     }
 }
 
+static void attention_one_portable(const float *q, const float *k, int ldk, const float *v, int ldv, int keys, int d,
+                                   float scale, float *out, float *s) {
+    float m = -INFINITY;
+    for (int j = 0; j < keys; j++) {
+        float dot = 0.0f;
+        for (int c = 0; c < d; c++) dot += q[c] * k[(long)j * ldk + c];
+        s[j] = dot * scale;
+        m = s[j] > m ? s[j] : m;
+    }
+    float sum = 0.0f;
+    for (int j = 0; j < keys; j++) {
+        s[j] = expf(s[j] - m);
+        sum += s[j];
+    }
+    for (int c = 0; c < d; c++) out[c] = 0.0f;
+    for (int j = 0; j < keys; j++)
+        for (int c = 0; c < d; c++) out[c] += s[j] * v[(long)j * ldv + c];
+    const float inv = 1.0f / sum;
+    for (int c = 0; c < d; c++) out[c] *= inv;
+}
+
 // ---- AVX2 ----
 
 // exp(x) for 8 lanes, x <= 0 (scores minus their row maximum): x = n·ln2 + r with n rounded
@@ -216,6 +237,45 @@ AVX2 static void attention_rows_avx2(const float *q, int ldq, const float *kt, i
         const int n = rows - r < BLOCK_ROWS ? rows - r : BLOCK_ROWS;
         attention_block(q + (long)r * ldq, ldq, kt, ldkt, vp, n, keys, d, scale, out + (long)r * ldo, ldo, s);
     }
+}
+
+// One query over key and value rows in place (a decoder's self-attention cache): dot
+// products of d floats, softmax, and the weighted sum of value rows.
+AVX2 static void attention_one_avx2(const float *q, const float *k, int ldk, const float *v, int ldv, int keys, int d,
+                                    float scale, float *out, float *s) {
+    float m = -INFINITY;
+    for (int j = 0; j < keys; j++) {
+        const float *kr = k + (long)j * ldk;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int c = 0; c < d; c += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c), _mm256_loadu_ps(kr + c), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + c + 8), _mm256_loadu_ps(kr + c + 8), a1);
+        }
+        s[j] = hsum(_mm256_add_ps(a0, a1)) * scale;
+        m = s[j] > m ? s[j] : m;
+    }
+    float sum = 0.0f;
+    for (int j = 0; j < keys; j++) {
+        s[j] = expf(s[j] - m);
+        sum += s[j];
+    }
+    const float inv = 1.0f / sum;
+    for (int c = 0; c < d; c += 16) {
+        __m256 o0 = _mm256_setzero_ps(), o1 = _mm256_setzero_ps();
+        for (int j = 0; j < keys; j++) {
+            const __m256 p = _mm256_set1_ps(s[j]);
+            o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + (long)j * ldv + c), o0);
+            o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(v + (long)j * ldv + c + 8), o1);
+        }
+        _mm256_storeu_ps(out + c, _mm256_mul_ps(o0, _mm256_set1_ps(inv)));
+        _mm256_storeu_ps(out + c + 8, _mm256_mul_ps(o1, _mm256_set1_ps(inv)));
+    }
+}
+
+void pl_attention_one(const float *q, const float *k, int ldk, const float *v, int ldv, int keys, int d, float scale,
+                      float *out, float *scratch) {
+    if (pl_kernels_portable() || d % 16 != 0) attention_one_portable(q, k, ldk, v, ldv, keys, d, scale, out, scratch);
+    else attention_one_avx2(q, k, ldk, v, ldv, keys, d, scale, out, scratch);
 }
 
 void pl_attention_rows(const float *q, int ldq, const float *kt, int ldkt, const float *vp, int rows, int keys,

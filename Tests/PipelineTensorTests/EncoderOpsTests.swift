@@ -122,6 +122,30 @@ struct EncoderOpsTests {
         #expect(Self.maxDiff(QuantizedDot.withPortableKernels { run() }, expected) < 2e-5)
     }
 
+    @Test("one query's attention on rows in place, SIMD and portable, against a Double reference",
+          arguments: [(1, 64), (7, 64), (130, 32), (9, 24)])
+    func attentionOne(keys: Int, d: Int) {
+        // Keys and values interleaved per row, as in the decoder's cache.
+        let ld = 2 * d + 3
+        let q = Self.random(d, seed: 13, scale: 2), cache = Self.random(keys * ld, seed: 14, scale: 2)
+        let scale = 1 / Float(d).squareRoot()
+        let expected = EncoderOps.referenceAttention(
+            q, (0..<keys).flatMap { cache[$0 * ld..<$0 * ld + d] }, (0..<keys).flatMap { cache[$0 * ld + d..<$0 * ld + 2 * d] },
+            d: d, scale: scale)
+        func run() -> [Float] {
+            var out = [Float](repeating: .nan, count: d)
+            var scratch = [Float](repeating: .nan, count: keys)
+            cache.withUnsafeBufferPointer { c in
+                EncoderOps.attentionOne(
+                    q: q, k: c.baseAddress!, ldk: ld, v: c.baseAddress! + d, ldv: ld, keys: keys, d: d, scale: scale, out: &out,
+                    scratch: &scratch)
+            }
+            return out
+        }
+        #expect(Self.maxDiff(run(), expected) < 2e-5)
+        #expect(Self.maxDiff(QuantizedDot.withPortableKernels { run() }, expected) < 2e-5)
+    }
+
     @Test("BLAS: x · wᵀ and x · w against a naive product")
     func gemm() {
         let (m, n, k) = (5, 7, 9)

@@ -18,6 +18,12 @@ void pl_pack_values(const float *v, int ldv, int keys, int d, float *vp);
 void pl_attention_rows(const float *q, int ldq, const float *kt, int ldkt, const float *vp, int rows, int keys,
                        int d, float scale, float *out, int ldo, float *scratch);
 
+/// One query's attention over `keys` key and value rows in place (ldk, ldv apart), for short
+/// caches that are not worth packing: out[0..<d] = softmax(scale · q · Kᵀ) · V. scratch holds
+/// `keys` floats. AVX2/FMA when the CPU has it and d is a multiple of 16, else portable.
+void pl_attention_one(const float *q, const float *k, int ldk, const float *v, int ldv, int keys, int d, float scale,
+                      float *out, float *scratch);
+
 /// Packs a row-major [m, k] weight matrix for pl_conv_gemm: rows in groups of 4,
 /// packed[(g · k + p) · 4 + r] = w[(4g + r) · k + p], zero rows past m;
 /// ceil(m / 4) · 4 · k floats.

@@ -106,7 +106,8 @@ let attentionBlock = 64
 /// Scaled dot-product attention of `queries` query rows over `keys` key/value rows, per head:
 /// `out[q, h·d…] = softmax(Q_h K_hᵀ / √d) V_h`. Rows of q, k, v lie `ldq`, `ldk`, `ldv`
 /// apart; `scores` holds `queries · keys` floats (for several queries, at least
-/// `2 · (keys + 15) · width`: the packed keys and values). One query (the decoder) goes through BLAS matrix–vector products; several
+/// `2 · (keys + 15) · width`: the packed keys and values). One query (the decoder's
+/// self-attention) runs per head on the rows in place (EncoderOps.attentionOne); several
 /// (the encoder) as (head, block of query rows) tasks on the worker pool, each computing its
 /// scores, softmax and values on one thread (EncoderOps.attentionRows) over keys and values
 /// packed once per head into `scores`.
@@ -119,9 +120,9 @@ func whisperAttention(
     if queries == 1 {
         for h in 0..<heads {
             let o = h * headSize
-            BLAS.gemv(m: keys, n: headSize, alpha: scale, a: k + o, lda: ldk, x: q + o, y: scores)
-            EncoderOps.softmaxRows(scores, rows: 1, cols: keys, ld: keys)
-            BLAS.gemv(m: keys, n: headSize, a: v + o, lda: ldv, x: scores, y: out + o, transposed: true)
+            EncoderOps.attentionOne(
+                q: q + o, k: k + o, ldk: ldk, v: v + o, ldv: ldv, keys: keys, d: headSize, scale: scale, out: out + o,
+                scratch: scores)
         }
         return
     }

@@ -73,6 +73,15 @@ public enum EncoderOps {
             q, Int32(ldq), kt, Int32(ldkt), vp, Int32(rows), Int32(keys), Int32(d), scale, out, Int32(ldo), scratch)
     }
 
+    /// One query's attention over key and value rows in place (`ldk`, `ldv` apart), for a
+    /// decoder's growing cache: `out = softmax(scale · q · Kᵀ) · V`; `scratch` holds `keys` floats.
+    public static func attentionOne(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int, keys: Int, d: Int,
+        scale: Float, out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        pl_attention_one(q, k, Int32(ldk), v, Int32(ldv), Int32(keys), Int32(d), scale, out, scratch)
+    }
+
     // MARK: Plain references
 
     /// softmax(scale · q kᵀ) v in Double for one head: q `[rows, d]`, k and v `[keys, d]`.
