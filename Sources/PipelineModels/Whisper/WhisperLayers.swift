@@ -129,12 +129,14 @@ func whisperAttention(
     // Per head: the keys transposed, then the values in panels, one after another in `scores`.
     let ldkt = EncoderOps.packedKeyStride(keys: keys)
     let keyCount = ldkt * headSize, packed = keyCount + EncoderOps.packedValueCount(keys: keys, d: headSize)
-    WorkerPool.run(tasks: heads) { h in
+    // As many threads as OpenBLAS is given (one: every task on the caller).
+    let run = BLAS.threads > 1 ? WorkerPool.run : { tasks, body in for t in 0..<tasks { body(t) } }
+    run(heads) { h in
         EncoderOps.packKeysTransposed(k + h * headSize, ldk: ldk, keys: keys, d: headSize, into: scores + h * packed, ldkt: ldkt)
         EncoderOps.packValues(v + h * headSize, ldv: ldv, keys: keys, d: headSize, into: scores + h * packed + keyCount)
     }
     let blocks = (queries + attentionBlock - 1) / attentionBlock
-    WorkerPool.run(tasks: heads * blocks) { task in
+    run(heads * blocks) { task in
         let h = task / blocks, first = task % blocks * attentionBlock, o = h * headSize
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: EncoderOps.attentionScratch(ldkt: ldkt))
         defer { scratch.deallocate() }
