@@ -2,24 +2,11 @@
 // the same exp approximation as ggml's x86 CPU path, so greedy decoding can match llama.cpp
 // token for token. Each has a portable twin (plain C, libm expf) for CPUs without AVX2.
 #include "ckernels.h"
+#include "simd.h"
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-static inline float h2f_scalar(uint16_t h) {
-    _Float16 v;
-    memcpy(&v, &h, 2);
-    return (float)v;
-}
-
-static inline uint16_t f2h_scalar(float f) {
-    _Float16 v = (_Float16)f;
-    uint16_t h;
-    memcpy(&h, &v, 2);
-    return h;
-}
 
 // ---- quantization ----
 
@@ -149,10 +136,7 @@ AVX2 static double softmax_exp_avx2(const float *x, float *y, float max, int n) 
     for (; i + 7 < n; i += 8) {
         const __m256 v = v_expf(_mm256_sub_ps(_mm256_loadu_ps(x + i), _mm256_set1_ps(max)));
         _mm256_storeu_ps(y + i, v);
-        __m128 s = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        sum += (double)_mm_cvtss_f32(s);
+        sum += (double)hsum8(v);
     }
     for (; i < n; i++) {
         const float v = expf(x[i] - max);
@@ -214,7 +198,8 @@ float pl_dot_f16(const uint16_t *x, const uint16_t *y, int n) {
     uint16_t *q16 = (uint16_t *)(scratch + 2 * padded);                                                \
     for (int i = 0; i < d; i++) q16[i] = f2h_scalar(q[i]);                                             \
     float max = -INFINITY;                                                                             \
-    for (int t = 0; t < n_kv; t++) {                                                                   \
+    for (int t = 0; t < first; t++) scores[t] = -INFINITY;                                             \
+    for (int t = first; t < n_kv; t++) {                                                               \
         scores[t] = DOT(keys + (size_t)t * key_stride, q16, d) * scale;                                \
         if (scores[t] > max) max = scores[t];                                                          \
     }                                                                                                  \
@@ -226,21 +211,83 @@ float pl_dot_f16(const uint16_t *x, const uint16_t *y, int n) {
     for (int i = 0; i < d; i++) out[i] = DOT(values_t + (size_t)i * value_stride, p16, padded);
 
 AVX2 static void attention_head_avx2(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
-                                     int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
+                                     int value_stride, int first, int n_kv, int d, float scale, float *out,
+                                     float *scratch) {
     ATTENTION_HEAD_BODY(dot_f16_avx2, softmax_exp_avx2)
 }
 
 static void attention_head_portable(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
-                                    int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
+                                    int value_stride, int first, int n_kv, int d, float scale, float *out,
+                                    float *scratch) {
     ATTENTION_HEAD_BODY(dot_f16_portable, pl_softmax_exp)
+}
+
+void pl_attention_head_window(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
+                              int value_stride, int first, int n_kv, int d, float scale, float *out, float *scratch) {
+    if (pl_kernels_portable())
+        attention_head_portable(q, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, out, scratch);
+    else
+        attention_head_avx2(q, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, out, scratch);
 }
 
 void pl_attention_head(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                        int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
-    if (pl_kernels_portable())
-        attention_head_portable(q, keys, key_stride, values_t, value_stride, n_kv, d, scale, out, scratch);
-    else
-        attention_head_avx2(q, keys, key_stride, values_t, value_stride, n_kv, d, scale, out, scratch);
+    pl_attention_head_window(q, keys, key_stride, values_t, value_stride, 0, n_kv, d, scale, out, scratch);
+}
+
+// ---- GELU (tanh) gate ----
+
+// ggml's f16 GELU table (ggml_cpu_init): entry h = f16(gelu(float(h))) with gelu written as
+// GCC compiles ggml_gelu_f32 there: (x*0.5) * (1 + tanhf((c*x) * fma(a*x, x, 1))).
+static uint16_t gelu_table[65536];
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static void init_gelu_table(void) {
+    const float a = 0.044715f, c = 0.79788456080286535587989211986876f;
+    for (int i = 0; i < 65536; i++) {
+        const float x = h2f_scalar((uint16_t)i);
+        const float inner = (c * x) * fmaf(a * x, x, 1.0f);
+        gelu_table[i] = f2h_scalar((x * 0.5f) * (1.0f + tanhf(inner)));
+    }
+}
+
+void pl_gelu_table(uint16_t *out) {
+    pthread_once(&gelu_once, init_gelu_table);
+    memcpy(out, gelu_table, sizeof gelu_table);
+}
+
+// ggml_vec_geglu_f32 with GGML_GELU_FP16: 0 at or below -10, x itself at or above 10, else
+// the table entry of f16(x); times up.
+AVX2 static void geglu_avx2(const float *gate, const float *up, float *y, int n) {
+    int i = 0;
+    uint16_t h[8], g[8];
+    for (; i + 7 < n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(gate + i), u = _mm256_loadu_ps(up + i);
+        _mm_storeu_si128((__m128i *)h, _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+        for (int j = 0; j < 8; j++) g[j] = gelu_table[h[j]];
+        __m256 r = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g)), u);
+        r = _mm256_blendv_ps(r, _mm256_mul_ps(x, u), _mm256_cmp_ps(x, _mm256_set1_ps(10.0f), _CMP_GE_OQ));
+        r = _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(-10.0f), _CMP_LE_OQ));
+        _mm256_storeu_ps(y + i, r);
+    }
+    for (; i < n; i++) {
+        const float x = gate[i];
+        y[i] = x <= -10.0f ? 0.0f : x >= 10.0f ? x * up[i] : h2f_scalar(gelu_table[f2h_scalar(x)]) * up[i];
+    }
+}
+
+void pl_geglu(const float *gate, const float *up, float *y, int n) {
+    pthread_once(&gelu_once, init_gelu_table);
+    if (!pl_kernels_portable()) {
+        geglu_avx2(gate, up, y, n);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        const float x = gate[i];
+        if (x <= -10.0f) y[i] = 0.0f;
+        else if (x >= 10.0f) y[i] = x * up[i];
+        else y[i] = h2f_scalar(gelu_table[f2h_scalar(x)]) * up[i];
+    }
 }
 
 /// f32 to f16 (round to nearest even), n values.

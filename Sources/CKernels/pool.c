@@ -4,8 +4,10 @@
 //
 // Tasks are claimed through one 64-bit word holding (generation << 32 | next task), so a
 // worker that wakes late for a finished generation can never claim a task of the next one.
+#define _GNU_SOURCE
 #include "ckernels.h"
 #include <linux/futex.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -109,6 +111,16 @@ void pl_pool_destroy(pl_pool *p) {
     for (int i = 0; i < p->workers; i++) pthread_join(p->threads[i], NULL);
     free(p->threads);
     free(p);
+}
+
+int pl_available_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        const int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 
 int pl_pool_workers(const pl_pool *p) { return p ? p->workers : 0; }

@@ -12,6 +12,7 @@
 //   Q4_1x8: 8 x f16 d | 8 x f16 m | 8 x 16 bytes of nibbles           (160 bytes)
 //   Q8_0x8: 8 x f16 d | 8 x 32 signed bytes                           (272 bytes)
 #include "ckernels.h"
+#include "simd.h"
 #include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
@@ -19,7 +20,6 @@
 #ifndef PREFETCH
 #define PREFETCH 2048
 #endif
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 int pl_x8_block_bytes(int type) {
     switch (type) {
@@ -50,14 +50,6 @@ int pl_repack_x8(int type, const void *src, int row_bytes, int rows, int n, void
         }
     }
     return 1;
-}
-
-AVX2 static inline float hsum8(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
 }
 
 // Adjacent i16 pairs summed to i32. (Shifts and adds instead of this multiply measured

@@ -3,24 +3,16 @@
 // the same products as float copies of the weights, while reading half the bytes per token.
 // The portable twin is plain C.
 #include "ckernels.h"
-#include <string.h>
+#include "simd.h"
 #include <immintrin.h>
 
 extern int pl_kernels_portable(void);
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-static inline float half_to_float(uint16_t h) {
-    _Float16 v;
-    memcpy(&v, &h, 2);
-    return (float)v;
-}
 
 static void gemv_f16_portable(const uint16_t *w, int rows, int cols, const float *x, float *y, int accumulate) {
     for (int r = 0; r < rows; r++) {
         const uint16_t *row = w + (long)r * cols;
         float sum = 0;
-        for (int c = 0; c < cols; c++) sum += half_to_float(row[c]) * x[c];
+        for (int c = 0; c < cols; c++) sum += h2f_scalar(row[c]) * x[c];
         y[r] = accumulate ? y[r] + sum : sum;
     }
 }
@@ -37,11 +29,8 @@ AVX2 static void gemv_f16_avx2(const uint16_t *w, int rows, int cols, const floa
             }
         }
         const __m256 s = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
-        __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-        t = _mm_add_ps(t, _mm_movehl_ps(t, t));
-        t = _mm_add_ss(t, _mm_movehdup_ps(t));
-        float sum = _mm_cvtss_f32(t);
-        for (int c = body; c < cols; c++) sum += half_to_float(row[c]) * x[c];
+        float sum = hsum8(s);
+        for (int c = body; c < cols; c++) sum += h2f_scalar(row[c]) * x[c];
         y[r] = accumulate ? y[r] + sum : sum;
     }
 }

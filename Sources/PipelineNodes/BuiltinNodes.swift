@@ -19,6 +19,7 @@ public enum BuiltinNodes {
         TextSplit.self,
         TextTemplate.self,
         JSONMerge.self,
+        JSONCollect.self,
         JSONGet.self,
         FileInfo.self,
         // Media
@@ -33,6 +34,7 @@ public enum BuiltinNodes {
         TextSimilarity.self,
         ImageEncoder.self,
         ImageNetHead.self,
+        ViTEncoder.self,
         AudioMel.self,
         VoiceActivity.self,
         WhisperEncoderNode.self,

@@ -5,7 +5,7 @@ import Synchronization
 /// Node types for scheduler tests: they make timing, failures and stalls happen on purpose.
 public enum TestNodes {
     public static let all: [any PipelineNode.Type] = [
-        RandomDelay.self, FailOn.self, Stall.self, Collect.self, Inflate.self, Drop.self,
+        RandomDelay.self, FailOn.self, Stall.self, Collect.self, Inflate.self, Drop.self, Items.self,
     ]
 
     /// Passes values on after a random delay (seeded per value, so runs are repeatable).
@@ -155,6 +155,66 @@ extension TestNodes {
         public func process(_ input: NodeInput, _ output: NodeOutput) throws {
             if let v = input.value.intValue, values.contains(v) { return }
             try output.emit(input.value)
+        }
+    }
+}
+
+extension TestNodes {
+    /// A source of items with several packets each: item `iK` carries values `100·K + j` with
+    /// sequence j and timestamp j / 2 on `out`, and one packet `K` (sequence 0) on `head`. With
+    /// `wait`, it waits for each item to finish before it starts the next, and fails itself
+    /// if one does not finish within `timeout` seconds (the item was held back).
+    public final class Items: PipelineNode {
+        public static let type = "test.items"
+        public static let summary = "Emits items of several packets each."
+        public static let inputs: [PortSpec] = []
+        public static let outputs = [PortSpec("out", .any), PortSpec("head", .any)]
+        public static let options = [
+            OptionSpec("count", .int, default: 3, doc: "items"),
+            OptionSpec("per_item", .int, default: 4, doc: "packets per item on out"),
+            OptionSpec("wait", .bool, default: false, doc: "wait for each item to finish before the next"),
+            OptionSpec("timeout", .double, default: 5, doc: "seconds to wait for an item"),
+        ]
+        let count: Int
+        let perItem: Int
+        let wait: Bool
+        let timeout: Double
+        /// Finished item ids, filled from the run's item observer (any thread).
+        final class Finished: Sendable {
+            let ids = Mutex<Set<String>>([])
+            let signal = DispatchSemaphore(value: 0)
+        }
+        let finished = Finished()
+
+        public init(options: Options, context: NodeContext) throws {
+            count = options.int("count")!
+            perItem = options.int("per_item")!
+            wait = options.bool("wait")!
+            timeout = options.double("timeout")!
+            if wait {
+                context.observeItems { [finished] outcome in
+                    finished.ids.withLock { _ = $0.insert(outcome.id) }
+                    finished.signal.signal()
+                }
+            }
+        }
+
+        public func process(_ input: NodeInput, _ output: NodeOutput) throws {
+            for k in 0..<count {
+                let id = "i\(k)"
+                for j in 0..<perItem {
+                    try output.emit(.int(100 * k + j), to: "out", item: id, sequence: j, timestamp: Double(j) / 2)
+                }
+                try output.emit(.int(k), to: "head", item: id)
+                guard wait else { continue }
+                output.endItem()
+                let deadline = Date().addingTimeInterval(timeout)
+                while !finished.ids.withLock({ $0.contains(id) }) {
+                    guard finished.signal.wait(timeout: .now() + 0.05) == .success || Date() < deadline else {
+                        throw NodeError("item \(id) did not finish within \(timeout) s of its last packet")
+                    }
+                }
+            }
         }
     }
 }

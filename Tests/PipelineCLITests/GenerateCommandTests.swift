@@ -47,9 +47,36 @@ struct GenerateCommandTests {
     }
 
     @Test func unsupportedArchitectureIsNamed() throws {
-        let gemma = Self.models + "/gemma-3-270m-q4_k_m.gguf"
-        guard FileManager.default.fileExists(atPath: gemma) else { return }
-        let r = try CLI.run("generate", "--model", gemma, "--prompt", "x", in: FileManager.default.temporaryDirectory.path)
-        #expect(r.status == 1 && r.stderr.contains("architecture 'gemma3' is not supported"), "\(r.stderr)")
+        // A minimal GGUF v3 file: no tensors, one key (general.architecture = "mamba").
+        var bytes: [UInt8] = []
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        func string(_ s: String) { u64(UInt64(s.utf8.count)); bytes += Array(s.utf8) }
+        u32(0x4655_4747); u32(3); u64(0); u64(1)
+        string("general.architecture"); u32(8); string("mamba")
+        let tmp = FileManager.default.temporaryDirectory.path
+        let path = tmp + "/mamba-\(UUID()).gguf"
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try CLI.run("generate", "--model", path, "--prompt", "x", in: tmp)
+        #expect(r.status == 1 && r.stderr.contains("architecture 'mamba' is not supported (supported: gemma3, llama)"), "\(r.stderr)")
+    }
+
+    static var gemma: String? {
+        let path = models + "/gemma-3-270m-q4_k_m.gguf"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// Gemma 3 (SentencePiece tokenizer, BOS added as its metadata asks): the greedy completion
+    /// is llama.cpp's (Golden/llama/gemma3.json), and --chat is refused: the file has no template.
+    @Test func gemmaGreedyMatchesLlamaCppAndChatIsRefused() throws {
+        guard Self.gemma != nil else { return }
+        let tmp = FileManager.default.temporaryDirectory.path
+        let r = try CLI.run("generate", "--model", "gemma-3", "--prompt", "The capital of France is", "--max-tokens", "8",
+                            in: tmp, timeout: 120)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == " the capital of the country of France.\n", "\(r.stdout.debugDescription)")
+        let chat = try CLI.run("generate", "--model", "gemma-3", "--chat", "--prompt", "Hi", in: tmp, timeout: 120)
+        #expect(chat.status == 1 && chat.stderr.contains("has no chat template"), "\(chat.stderr)")
     }
 }

@@ -13,43 +13,16 @@ import PipelineTensor
 /// kernels round differently, so there only closeness is required.
 @Suite("Llama forward pass against llama.cpp", .serialized)
 struct LlamaParityTests {
-    struct Logits: Decodable {
-        let prompt: String
-        let prompt_ids: [Int]
-        let greedy: [Int]
-        let first_logits_top: [[Double]]
-    }
-    struct Golden: Decodable { let generate: [Logits] }
-
-    static let golden: Golden? = try? JSONDecoder().decode(
-        Golden.self, from: Data(contentsOf: URL(fileURLWithPath: goldenFolder + "/llama/smollm2.json")))
+    static let file = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    static let golden = DecoderGolden.load("smollm2")
+    static let shared: LlamaModel? = model(file).flatMap { try? LlamaModel(file: try GGUFFile(path: $0)) }
 
     @Test("first-step logits and 64 greedy tokens match llama.cpp", arguments: 0..<10)
     func prompt(_ index: Int) throws {
-        guard let path = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
-        let llama = try LlamaModel(file: try GGUFFile(path: path))
-        let case_ = try #require(Self.golden?.generate[index])
-        let session = llama.makeSession()
-        var logits: [Float] = []
-        for id in case_.prompt_ids { logits = try session.step(id) }
-        // Top logits: same ids in the same order where they are not near-ties, values close.
-        var maxDiff: Double = 0
-        for pair in case_.first_logits_top {
-            maxDiff = max(maxDiff, abs(Double(logits[Int(pair[0])]) - pair[1]))
-        }
-        let exact = QuantizedDot.usesAVX2
-        #expect(maxDiff <= (exact ? 0 : 0.5), "prompt \(index): max |logit - llama.cpp| over its top 32 = \(maxDiff)")
-        var generated: [Int] = []
-        var next = logits.indices.max { logits[$0] < logits[$1] }!
-        while generated.count < case_.greedy.count {
-            generated.append(next)
-            if generated.count == case_.greedy.count || next == 2 { break }
-            logits = try session.step(next)
-            next = logits.indices.max { logits[$0] < logits[$1] }!
-        }
-        if exact {
-            #expect(generated == case_.greedy, "prompt \(index): greedy ids differ from llama.cpp's")
-        }
+        guard model(Self.file) != nil else { return }
+        let llama = try #require(Self.shared)
+        try DecoderParity.checkPrompt(llama, try #require(Self.golden?.generate[index]), index: index, eos: 2,
+                                      portableTolerance: 0.5)
     }
 }
 
@@ -57,18 +30,29 @@ struct LlamaParityTests {
 struct LlamaPrefillTests {
     @Test("prefill in chunks equals feeding tokens one by one, bit for bit")
     func prefillMatchesSteps() throws {
-        guard let path = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
-        let llama = try LlamaModel(file: try GGUFFile(path: path))
-        let golden = try #require(LlamaParityTests.golden?.generate[5])  // a 37-token chat prompt: two chunks
-        let stepped = llama.makeSession()
-        var expected: [Float] = []
-        for id in golden.prompt_ids { expected = try stepped.step(id) }
-        let batched = llama.makeSession()
-        let logits = try batched.prefill(golden.prompt_ids)
-        #expect(logits == expected)
-        #expect(batched.position == golden.prompt_ids.count)
-        // The caches agree too: the next steps give the same logits.
-        let next = Sampler.argmax(logits)
-        #expect(try batched.step(next) == (try stepped.step(next)))
+        guard model(LlamaParityTests.file) != nil else { return }
+        let llama = try #require(LlamaParityTests.shared)
+        // A 37-token chat prompt: two chunks.
+        try DecoderParity.checkPrefill(llama, ids: try #require(LlamaParityTests.golden?.generate[5].prompt_ids))
+    }
+
+    @Test("the trace hook names every layer's intermediates as llama.cpp does, and changes nothing")
+    func trace() throws {
+        guard model(LlamaParityTests.file) != nil else { return }
+        let llama = try #require(LlamaParityTests.shared)
+        let ids = try #require(LlamaParityTests.golden?.generate[0].prompt_ids)
+        let traced = llama.makeSession()
+        var names: [String] = [], sizes: [String: Int] = [:]
+        traced.trace = { name, values in
+            names.append(name)
+            sizes[name] = values.count
+        }
+        let logits = try traced.prefill(ids)
+        #expect(logits == (try llama.makeSession().prefill(ids)))
+        let c = llama.config
+        #expect(Array(names.prefix(8)) == ["attn_norm-0", "Qcur-0", "Kcur-0", "Vcur-0", "kqv_out-0", "ffn_inp-0", "ffn_out-0", "l_out-0"])
+        #expect(names.count == 8 * c.layers * ids.count)
+        #expect(sizes["Qcur-0"] == c.heads * c.headSize && sizes["Kcur-0"] == c.kvHeads * c.headSize)
+        #expect(sizes["l_out-\(c.layers - 1)"] == c.width)
     }
 }

@@ -62,3 +62,54 @@ struct TokenizerTests {
         #expect(split("x\n\ny", .gpt2) == ["x", "\n", "\n", "y"])
     }
 }
+
+@Suite("SentencePiece tokenizer (Gemma 3) against llama.cpp")
+struct SPMTokenizerTests {
+    static let file = "gemma-3-270m-q4_k_m.gguf"
+    /// Loaded once for the suite (262144 tokens).
+    nonisolated(unsafe) static let shared: (any TextTokenizer)? = model(file).flatMap { try? Tokenizers.load(try GGUFFile(path: $0)) }
+
+    @Test("the corpus and every prompt tokenize to llama.cpp's ids")
+    func matchesLlamaCpp() throws {
+        guard model(Self.file) != nil else { return }
+        let tokenizer = try #require(Self.shared)
+        #expect(tokenizer is SPMTokenizer)
+        let golden = try LlamaGolden.load("gemma3")
+        // The corpus was tokenized without BOS; prompts with it (add_bos_token is true).
+        for t in golden.tokenize {
+            #expect(tokenizer.encode(t.text, parseSpecial: true, addSpecial: false) == t.ids, "\(t.text.debugDescription)")
+        }
+        for g in golden.generate {
+            #expect(tokenizer.encode(g.prompt) == g.prompt_ids, "\(g.prompt.debugDescription)")
+            #expect(g.prompt_ids.first == tokenizer.bos)
+        }
+    }
+
+    @Test("decoding llama.cpp's greedy ids gives llama.cpp's text, and round-trips the corpus")
+    func decodes() throws {
+        guard model(Self.file) != nil else { return }
+        let tokenizer = try #require(Self.shared)
+        let golden = try LlamaGolden.load("gemma3")
+        for g in golden.generate {
+            let ids = g.greedy.last == tokenizer.eos ? Array(g.greedy.dropLast()) : g.greedy
+            #expect(tokenizer.decode(ids) == g.text, "\(g.prompt)")
+        }
+        for t in golden.tokenize {
+            #expect(tokenizer.decode(tokenizer.encode(t.text, parseSpecial: true, addSpecial: false)) == t.text)
+        }
+        // Byte fallback: a character outside the vocabulary comes back whole from its byte tokens.
+        let rare = "\u{10FFFD}"
+        let ids = tokenizer.encode(rare, parseSpecial: false, addSpecial: false)
+        #expect(ids.count == 4)
+        #expect(tokenizer.decode(ids) == rare)
+    }
+
+    @Test("special tokens: parsed from text only when asked; end-of-turn ends generation")
+    func specials() throws {
+        guard model(Self.file) != nil else { return }
+        let tokenizer = try #require(Self.shared)
+        #expect(tokenizer.encode("<start_of_turn>user", parseSpecial: true, addSpecial: false).first == 105)
+        #expect(!tokenizer.encode("<start_of_turn>user", parseSpecial: false, addSpecial: false).contains(105))
+        #expect(tokenizer.endOfGeneration.isSuperset(of: [1, 106]))
+    }
+}

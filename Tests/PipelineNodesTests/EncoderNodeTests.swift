@@ -72,6 +72,52 @@ struct EncoderNodeTests {
         #expect(short.message.contains("384"))
     }
 
+    @Test("similarity against a stored index: enveloped, bare and object lines; bad lines named by file:line")
+    func storedIndex() throws {
+        let texts = ["A man is playing an acoustic guitar on stage.", "The stock market fell sharply.", "Bread and baking."]
+        let embed = try NodeHarness(builtin("encoder.text"), options: ["format": "json"])
+        let vectors = try texts.map { try embed.process(.string($0))[0].value }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("index-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lines: [Value] = [
+            .object(["item": "songs.txt", "sequence": 4, "value": vectors[0]]),
+            vectors[1],
+            .object(["text": .string(texts[2]), "vector": vectors[2]]),
+        ]
+        let index = folder.appendingPathComponent("index.jsonl").path
+        try (lines.map { $0.jsonString() }.joined(separator: "\n") + "\n\n").write(toFile: index, atomically: true, encoding: .utf8)
+        let node = try NodeHarness(builtin("text.similarity"), options: ["index": .string(index), "top_k": 0])
+        let top = try #require(try node.process("A man is playing a guitar.").first?.value["top"]?.arrayValue)
+        #expect(top.count == 3)
+        #expect(top[0]["index"] == 0 && top[0]["item"] == "songs.txt#4" && top[0]["text"] == nil)
+        #expect((top[0]["score"]?.doubleValue ?? 0) > 0.6)
+        let baking = try #require(try node.process("Baking bread at home.").first?.value["top"]?.arrayValue?.first)
+        #expect(baking["index"] == 2 && baking["text"] == .string(texts[2]))
+        // References come first, then the index.
+        let both = try NodeHarness(builtin("text.similarity"), options: ["references": ["Bread and baking."], "index": .string(index)])
+        let first = try #require(try both.process("Bread and baking.").first?.value["top"]?.arrayValue)
+        #expect(first.count == 3 && first[0]["index"] == 0)
+
+        for (content, expected) in [
+            ("[1, 2]\n", "index.jsonl:1: the embedding has 2 numbers"),
+            ("\(vectors[0].jsonString())\n{oops\n", "index.jsonl:2: not JSON"),
+            ("{\"item\": \"a\"}\n", "index.jsonl:1: expected a number array"),
+            ("[\"a\"]\n", "index.jsonl:1: expected numbers, found a string"),
+            ("\n", "holds no embeddings"),
+        ] {
+            try content.write(toFile: index, atomically: true, encoding: .utf8)
+            let error = try #require(throws: NodeError.self) { try NodeHarness(builtin("text.similarity"), options: ["index": .string(index)]) }
+            #expect(error.message.contains(expected), "\(error.message)")
+        }
+        let missing = try #require(throws: NodeError.self) {
+            try NodeHarness(builtin("text.similarity"), options: ["index": .string(folder.path + "/none.jsonl")])
+        }
+        #expect(missing.message.contains("none.jsonl"))
+        let neither = try #require(throws: NodeError.self) { try NodeHarness(builtin("text.similarity")) }
+        #expect(neither.message.contains("references") && neither.message.contains("index"))
+    }
+
     @Test("an unknown model names the model folder")
     func unknownModel() throws {
         let error = try #require(throws: NodeError.self) {

@@ -90,4 +90,21 @@ struct LLMNodeTests {
             #expect(failure.description.contains(":9:"), "\(failure)")
         }
     }
+
+    /// Gemma 3 (no chat template): plain prompts give llama.cpp's greedy text; the default
+    /// chat mode is refused when the node is built, naming the model.
+    @Test func gemmaPlainPromptAndNoTemplate() throws {
+        let gemma = "gemma-3-270m-q4_k_m.gguf"
+        guard (try? LoadedModel.resolve(gemma)) != nil else { return }
+        let harness = try NodeHarness(builtin("llm.generate"), options: [
+            "model": .string(gemma), "chat": .bool(false), "max_tokens": .int(8),
+        ])
+        let out = try harness.process(.string("The capital of France is"), item: "g")
+        // llama.cpp's greedy continuation (Tests/PipelineModelsTests/Golden/llama/gemma3.json).
+        #expect(out.first { $0.port == "text" }?.value.stringValue == " the capital of the country of France.")
+        let error = try #require(throws: (any Error).self) {
+            try NodeHarness(builtin("llm.generate"), options: ["model": .string(gemma)])
+        }
+        #expect("\(error)".contains("has no chat template"), "\(error)")
+    }
 }

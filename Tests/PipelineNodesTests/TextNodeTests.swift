@@ -181,6 +181,40 @@ struct JSONNodeTests {
         #expect(throws: NodeError.self) { try node.process(["a": 1, "b": ["z": 3]]) }
     }
 
+    @Test("json.merge with an empty key merges that side's fields and nests the other")
+    func mergeOneSide() throws {
+        let node = try NodeHarness(builtin("json.merge"), options: ["keys": ["", "transcript"]])
+        let out = try node.process(["a": ["video": "v.mp4", "frames": [1, 2]], "b": ["text": "hi"]])
+        #expect(out.map(\.value) == [["video": "v.mp4", "frames": [1, 2], "transcript": ["text": "hi"]]])
+        let error = try #require(throws: NodeError.self) { try node.process(["a": 1, "b": 2]) }
+        #expect(error.message.contains("needs a map on 'a'"))
+    }
+
+    @Test("json.collect lists an item's values by sequence at its end, with timestamps when asked")
+    func collect() throws {
+        let node = try NodeHarness(
+            builtin("json.collect"), options: ["key": "frames", "item_key": "video", "timestamp_key": "t", "value_key": "labels"])
+        for (sequence, value) in [(2, "c"), (0, "a"), (1, "b")] {
+            #expect(try node.process(.string(value), item: "v.mp4", sequence: sequence, timestamp: Double(sequence)).isEmpty)
+        }
+        _ = try node.process("other", item: "w.mp4")
+        let out = try node.endItem("v.mp4")
+        #expect(out.map(\.value) == [[
+            "video": "v.mp4",
+            "frames": [["t": 0.0, "labels": "a"], ["t": 1.0, "labels": "b"], ["t": 2.0, "labels": "c"]],
+        ]])
+        #expect(out.first?.item == "v.mp4" && out.first?.sequence == 0)
+        // A failed item is dropped; an item never seen gives nothing.
+        #expect(try node.endItem("w.mp4", failed: true).isEmpty)
+        #expect(try node.endItem("never").isEmpty)
+
+        let plain = try NodeHarness(builtin("json.collect"), options: ["item_key": ""])
+        _ = try plain.process(1, item: "x")
+        #expect(try plain.endItem("x").map(\.value) == [["items": [1]]])
+        #expect(throws: NodeError.self) { try NodeHarness(builtin("json.collect"), options: ["key": "item"]) }
+        #expect(throws: NodeError.self) { try NodeHarness(builtin("json.merge")).endItem("x") }
+    }
+
     @Test("json.merge refuses keys that do not name exactly two fields")
     func mergeKeyCount() {
         #expect(throws: NodeError.self) { try NodeHarness(builtin("json.merge"), options: ["keys": ["only"]]) }

@@ -97,13 +97,13 @@ struct QuantizedDotTests {
 struct BatchedDotTests {
     /// Every output of the several-columns and tiled kernels equals the single dot
     /// product bit for bit (the model's exactness against llama.cpp rests on it).
-    @Test(arguments: [GGMLType.q4_1, .q8_0])
+    @Test(arguments: [GGMLType.q4_1, .q8_0, .q5_0, .q4_K, .q6_K])
     func sameBitsAsSingle(type: GGMLType) throws {
         guard QuantizedDot.usesAVX2 else { return }
         let format = try #require(QuantizedDot.activationFormat(for: type))
-        let count = 576, rows = 11, columns = 7
-        let weights = randomWeights(type, blocks: rows * count / 32, seed: 9)
-        let rowBytes = count / 32 * type.blockBytes
+        let count = type.blockSize == 256 ? 768 : 576, rows = 11, columns = 7
+        let weights = randomWeights(type, blocks: rows * count / type.blockSize, seed: 9)
+        let rowBytes = count / type.blockSize * type.blockBytes
         var acts: [UInt8] = []
         for c in 0..<columns {
             let scale = Float(c + 1)
@@ -188,5 +188,90 @@ struct RowGroupTests {
             #expect(RowGroups(type: .q4_0, rows: b.baseAddress!, rowBytes: 18, count: 16, columns: 32) == nil)
             #expect(RowGroups(type: .q8_0, rows: b.baseAddress!, rowBytes: 34, count: 4, columns: 32) == nil)
         }
+    }
+}
+
+@Suite("Gemma 3 kernels (Q5_0, Q4_K, Q6_K with Q8_K activations)")
+struct KQuantKernelTests {
+    static let types: [GGMLType] = [.q5_0, .q4_K, .q6_K]
+
+    /// Activation vectors: random, plus edge cases (a lone spike, constant, alternating full
+    /// range, a positive maximum, zeros).
+    static func activations(_ count: Int) -> [[Float]] {
+        var state: UInt64 = 0x1234_5678
+        func random() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(state >> 33) % 2000 - 1000) / 137
+        }
+        var cases = (0..<6).map { _ in (0..<count).map { _ in random() } }
+        cases.append((0..<count).map { $0 % 97 == 5 ? 1000 : 0.001 })
+        cases.append([Float](repeating: -3.5, count: count))
+        cases.append((0..<count).map { $0 % 2 == 0 ? 7.25 : -7.25 })
+        cases.append((0..<count).map { $0 == 3 ? 50 : Float($0 % 7) - 3 })
+        cases.append([Float](repeating: 0, count: count))
+        return cases
+    }
+
+    /// Weight rows: random blocks, and blocks with every quant bit set (largest nibbles,
+    /// scales and mins).
+    static func weights(_ type: GGMLType, count: Int) -> [[UInt8]] {
+        var rows = (1...6).map { randomWeights(type, blocks: count / type.blockSize, seed: UInt64($0) * 77) }
+        var full = [UInt8](repeating: 0xFF, count: count / type.blockSize * type.blockBytes)
+        let scale = Float16(0.0123).bitPattern
+        for b in 0..<(count / type.blockSize) {
+            let offsets = type == .q6_K ? [208] : type == .q4_K ? [0, 2] : [0]
+            for o in offsets {
+                full[b * type.blockBytes + o] = UInt8(scale & 0xFF)
+                full[b * type.blockBytes + o + 1] = UInt8(scale >> 8)
+            }
+        }
+        rows.append(full)
+        return rows
+    }
+
+    @Test("AVX2 and portable kernels give the same bits; both match the reference", arguments: types)
+    func kernels(type: GGMLType) throws {
+        let format = try #require(QuantizedDot.activationFormat(for: type))
+        let count = 1024
+        for (xi, x) in Self.activations(count).enumerated() {
+            let a = x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: count, as: format) }
+            // The C quantizer writes the reference's bytes.
+            var fast = [UInt8](repeating: 0, count: a.count)
+            x.withUnsafeBufferPointer { xp in
+                fast.withUnsafeMutableBytes { QuantizedDot.fastQuantize(xp.baseAddress!, count: count, as: format, into: $0.baseAddress!) }
+            }
+            #expect(fast == a, "\(format) quantization of case \(xi)")
+            for (wi, w) in Self.weights(type, count: count).enumerated() {
+                w.withUnsafeBytes { wp in
+                    a.withUnsafeBytes { ap in
+                        let simd = QuantizedDot.fastDot(type, wp.baseAddress!, ap.baseAddress!, count: count)
+                        let portable = QuantizedDot.withPortableKernels {
+                            QuantizedDot.fastDot(type, wp.baseAddress!, ap.baseAddress!, count: count)
+                        }
+                        let reference = QuantizedDot.dot(type, wp.baseAddress!, ap.baseAddress!, count: count)
+                        #expect(simd.bitPattern == portable.bitPattern, "\(type) x\(xi) w\(wi): \(simd) vs portable \(portable)")
+                        let wf = try! Dequantize.row(type, wp.baseAddress!, count: count)
+                        var magnitude: Float = 0
+                        for i in 0..<count { magnitude += abs(wf[i] * x[i]) }
+                        #expect(abs(simd - reference) <= 1e-5 * magnitude + 1e-6, "\(type) x\(xi) w\(wi): \(simd) vs reference \(reference)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("Q8_K: the largest-magnitude element maps to -127 and d carries its sign")
+    func q8K() {
+        var x = [Float](repeating: 0.5, count: 256)
+        x[5] = 2
+        x[9] = -2  // same magnitude, later: the first one wins
+        let q = x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: 256, as: .q8_K) }
+        let d = q.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: Float.self) }
+        #expect(Int8(bitPattern: q[4 + 5]) == -127)
+        #expect(Int8(bitPattern: q[4 + 9]) == 127)
+        #expect(Int8(bitPattern: q[4 + 0]) == -32)  // 0.5 × -127/2 = -31.75
+        #expect(d == 1 / (-127 / Float(2)))
+        let sum0 = q.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 260, as: Int16.self) }
+        #expect(sum0 == -127 + 127 - 32 * 14)
     }
 }

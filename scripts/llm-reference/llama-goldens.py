@@ -10,6 +10,11 @@ or, with the library scripts/llm-reference/build-llama-cpp builds from the same 
 
     PYTHONPATH=$SRC LLAMA_CPP_LIB_PATH=$SRC/vendor/llama.cpp/build/bin python3 scripts/llm-reference/llama-goldens.py ...
 
+Goldens here: Tests/PipelineModelsTests/Golden/llama/smollm2.json (SmolLM2-135M-Instruct.Q4_1.gguf, --chat)
+and gemma3.json (gemma-3-270m-q4_k_m.gguf: a base model, plain prompts only; BOS added as its
+metadata asks). On Gemma 3 batched and token-by-token llama.cpp runs differ by up to ~0.6 in the
+first-step logits, so the token-by-token feed below matters even more there.
+
 Note: on SmolLM2 Q4_1, llama.cpp answers the chat "What is the capital of France?" with
 "L'Étoile, la Marseillaise, ..." (greedy, and create_chat_completion agrees); the fp32 model's
 "The capital of France is Paris." is not what this quantized file gives. Parity is with the file.

@@ -16,6 +16,17 @@ float pl_dot_q8_0_q8_0(const void *w, const void *a, int n);
 float pl_dot_q4_0_q8_0(const void *w, const void *a, int n);
 float pl_dot_q4_1_q8_1(const void *w, const void *a, int n);
 
+/// Gemma 3's types, in the float order of the ggml kernels llama.cpp runs on AVX2 (the
+/// portable twins give the same bits): Q5_0 (22-byte blocks) x Q8_0; Q6_K (210 bytes) x Q8_K
+/// (292 bytes); Q4_K (144 bytes) x Q8_K as the repacked 8-row gemv computes each row.
+float pl_dot_q5_0_q8_0(const void *w, const void *a, int n);
+float pl_dot_q6_K_q8_K(const void *w, const void *a, int n);
+float pl_dot_q4_K_q8_K(const void *w, const void *a, int n);
+
+/// Quantizes n floats (whole 256-blocks) to Q8_K as ggml's quantize_row_q8_K_ref: f32 d,
+/// 256 x i8 with the largest-magnitude element at -127, 16 x i16 sums of 16.
+void pl_quantize_q8_K(const float *x, void *out, int n);
+
 /// One weight row (ggml type id: 3 = Q4_1, 8 = Q8_0) against `ncols` activation rows
 /// `a_stride` bytes apart; out[c] is bit-identical to the single-column kernel. Returns 0
 /// (nothing written) where there is no such kernel for the type or CPU.
@@ -50,6 +61,16 @@ double pl_softmax_exp(const float *x, float *y, float max, int n);
 /// for 2 * padded(n_kv) + d floats. padded(n) rounds n up to 32.
 void pl_attention_head(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                        int value_stride, int n_kv, int d, float scale, float *out, float *scratch);
+
+/// pl_attention_head with keys before position `first` masked out (a sliding window).
+void pl_attention_head_window(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
+                              int value_stride, int first, int n_kv, int d, float scale, float *out, float *scratch);
+
+/// y[i] = gelu_tanh(gate[i]) * up[i] as ggml_vec_geglu_f32 computes it (f16 GELU table).
+void pl_geglu(const float *gate, const float *up, float *y, int n);
+
+/// Copies the 65536-entry f16 GELU table (for checking it against ggml's).
+void pl_gelu_table(uint16_t *out);
 
 /// y[i * stride] = f16(x[i]) (round to nearest even) for n values.
 void pl_f32_to_f16(const float *x, uint16_t *y, int n, int stride);
@@ -114,6 +135,8 @@ int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_strid
 typedef struct pl_pool pl_pool;
 typedef void (*pl_pool_fn)(void *ctx, int task);
 pl_pool *pl_pool_create(int workers, long spin_us);
+/// CPUs this process may run on (its affinity mask, as `taskset` sets it).
+int pl_available_cpus(void);
 void pl_pool_destroy(pl_pool *pool);
 int pl_pool_workers(const pl_pool *pool);
 /// Runs fn(ctx, i) for i in 0..<tasks on the caller and the workers; returns when all are

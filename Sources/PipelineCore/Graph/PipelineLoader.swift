@@ -460,6 +460,9 @@ struct LoadPass {
             if type.isSource, entry.concurrency > 1, let field = fields["concurrency"] {
                 error(field.value, "a source node (no inputs) runs once; 'concurrency' must be 1")
             }
+            if type is any ItemCollector.Type, !type.isSource, entry.concurrency > 1, let field = fields["concurrency"] {
+                error(field.value, "'\(type.type)' gathers whole items in one copy; 'concurrency' must be 1")
+            }
             entry.options = readOptions(fields["with"]?.value, type: type, entryNode: entryNode, id: id)
         }
         if let field = fields["inputs"] {

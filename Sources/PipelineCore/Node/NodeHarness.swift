@@ -37,6 +37,8 @@ public final class NodeHarness {
         var failures: [(item: String, message: String)] = []
         func makeItem(id: String) -> Item { Item(id: id) }
         func fail(_ item: Item, message: String) { failures.append((item.id, message)) }
+        func hold(_ item: Item) { item.retain() }
+        func unhold(_ item: Item) { item.release() }
         func flush() {}
         var isStopping: Bool { stopping }
     }
@@ -45,6 +47,9 @@ public final class NodeHarness {
     public let node: any PipelineNode
     private let recorder: Recorder
     private let output: NodeOutput
+    /// A collector's items by id, so packets fed with the same item id belong to one item
+    /// (collectors key their state on it) until `endItem`.
+    private var items: [String: Item] = [:]
 
     /// Builds the node from options checked against its schema, defaults filled in.
     public init(_ type: any PipelineNode.Type, options: [String: Value] = [:], context: NodeContext? = nil) throws {
@@ -76,7 +81,8 @@ public final class NodeHarness {
     public func process(
         _ values: [String: Value], item: String = "item", sequence: Int = 0, timestamp: Double? = nil
     ) throws -> [Emitted] {
-        let owner = Item(id: item)
+        let owner = items[item] ?? Item(id: item)
+        if node is any ItemCollector { items[item] = owner }
         let packets = type.inputs.compactMap { port in
             values[port.name].map { (port.name, Packet(value: $0, item: owner, sequence: sequence, timestamp: timestamp)) }
         }
@@ -87,6 +93,18 @@ public final class NodeHarness {
     public func run() throws -> [Emitted] {
         defer { output.closeOpenItem() }
         return try collect(NodeInput([]))
+    }
+
+    /// Tells an `ItemCollector` that the item fed as `item` is complete (or failed), as the
+    /// scheduler does once no more of its packets can arrive, and returns what it emitted.
+    public func endItem(_ item: String, failed: Bool = false) throws -> [Emitted] {
+        guard let collector = node as? any ItemCollector else {
+            throw NodeError("\(type.type) is not an item collector")
+        }
+        let owner = items.removeValue(forKey: item) ?? Item(id: item)
+        output.endingItem = owner
+        defer { output.endingItem = nil }
+        return try collect(nil) { try collector.itemEnded(owner, failed: failed, self.output) }
     }
 
     /// Calls `finish` and returns what it emitted.

@@ -3,6 +3,10 @@ protocol PacketRouter: AnyObject {
     func route(port: Int, packet: Packet)
     func makeItem(id: String) -> Item
     func fail(_ item: Item, message: String)
+    /// Keeps an item open while a source emits it (it cannot finish, nor look complete to
+    /// collectors downstream); `unhold` lets it go.
+    func hold(_ item: Item)
+    func unhold(_ item: Item)
     /// Sends buffered packets downstream now.
     func flush()
     var isStopping: Bool { get }
@@ -22,6 +26,8 @@ public final class NodeOutput {
     var currentInput: NodeInput?
     /// The item a source is emitting, held open until it moves on to another.
     private(set) var openItem: Item?
+    /// The item an `ItemCollector` is ending, during `itemEnded`.
+    var endingItem: Item?
 
     init(ports: [PortSpec], router: any PacketRouter) {
         self.portNames = ports.map(\.name)
@@ -40,6 +46,9 @@ public final class NodeOutput {
                 packet: Packet(
                     value: value, item: base.item, sequence: sequence ?? base.sequence,
                     timestamp: timestamp ?? base.timestamp))
+        } else if let endingItem {
+            router.route(
+                port: index, packet: Packet(value: value, item: endingItem, sequence: sequence ?? 0, timestamp: timestamp))
         } else if let openItem {
             router.route(
                 port: index, packet: Packet(value: value, item: openItem, sequence: sequence ?? 0, timestamp: timestamp))
@@ -57,7 +66,7 @@ public final class NodeOutput {
         if openItem?.id != id {
             if router.isStopping { throw RunStopping() }
             let item = router.makeItem(id: id)
-            item.retain()
+            router.hold(item)
             closeOpenItem()
             openItem = item
         }
@@ -69,15 +78,15 @@ public final class NodeOutput {
     public func fail(item id: String, _ message: String) throws {
         if router.isStopping { throw RunStopping() }
         let item = router.makeItem(id: id)
-        item.retain()
+        router.hold(item)
         router.fail(item, message: message)
-        item.release()
+        router.unhold(item)
     }
 
     /// Records that a sink published a file for the item being processed (reported with the
     /// item's outcome; the watch ledger stores it).
     public func published(_ path: String) {
-        (currentInput?.item ?? openItem)?.published(path)
+        (currentInput?.item ?? endingItem ?? openItem)?.published(path)
     }
 
     /// Says the item a source was emitting is complete, so it can finish as soon as its
@@ -90,7 +99,7 @@ public final class NodeOutput {
 
     /// Releases the hold on the item a source was emitting.
     func closeOpenItem() {
-        openItem?.release()
+        if let openItem { router.unhold(openItem) }
         openItem = nil
     }
 

@@ -33,7 +33,7 @@ struct CopyActivity: Sendable {
 
 /// One copy of a node: pops batches from the inbox, calls `process`, routes emitted packets
 /// into per-edge buffers that are flushed downstream in batches.
-final class CopyWorker: PacketRouter, @unchecked Sendable {
+final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     /// Packets buffered per edge before a flush; batching amortises locking and wake-ups.
     static let flushSize = 128
 
@@ -50,6 +50,13 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
     private var flushAt: [Int] = []
     /// Output port -> indices into `buffers` (a copy of the runner's table).
     private var portEdges: [[Int]] = []
+    /// Per outgoing edge: the collector regions of its target (packets sent there count in them).
+    private var edgeRegions: [[Int]] = []
+    private var anyEdgeRegions = false
+    /// The node as an `ItemCollector`, and the items this copy holds for it, oldest first.
+    private let collector: (any ItemCollector)?
+    private var held: [ObjectIdentifier: Item] = [:]
+    private var heldOrder: [Item] = []
     private var ordinal: Int?
     private let tracing: Bool
     private let isSource: Bool
@@ -74,6 +81,7 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
         self.instance = instance
         self.tracing = runner.run.tracing
         self.isSource = runner.inbox == nil
+        self.collector = runner.collectorRegion == nil ? nil : instance as? any ItemCollector
         self.output = NodeOutput(ports: runner.node.type.outputs, router: self)
     }
 
@@ -83,6 +91,21 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
 
     func fail(_ item: Item, message: String) { run.itemFailed(item, node: runner.node.id, message: message) }
 
+    func hold(_ item: Item) {
+        item.retain()
+        for r in runner.regions { item.enterRegion(r) }
+    }
+
+    func unhold(_ item: Item) {
+        for r in runner.regions { item.leaveRegion(r) }
+        item.release()
+    }
+
+    /// An item this copy holds as a collector is complete: handled at its next pop.
+    func itemCompleted(_ item: Item) {
+        runner.inbox?.pushEnd(item, copy: copy)
+    }
+
     func route(port: Int, packet: Packet) {
         packetsOut += 1
         let targets = portEdges[port]
@@ -90,6 +113,9 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
         packet.item.retain(targets.count)
         var full = false
         for t in targets {
+            if anyEdgeRegions {
+                for r in edgeRegions[t] { packet.item.enterRegion(r) }
+            }
             buffers[t].append(packet)
             full = full || buffers[t].count >= flushAt[t]
         }
@@ -128,15 +154,25 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
         portEdges = runner.portEdges
         buffers = Array(repeating: [], count: runner.outEdges.count)
         flushAt = runner.outEdges.map { min(Self.flushSize, $0.target.inbox!.lanes[$0.lane].capacity) }
+        edgeRegions = runner.outEdges.map(\.target.regions)
+        anyEdgeRegions = edgeRegions.contains { !$0.isEmpty }
         if let inbox = runner.inbox {
             let sequencer = runner.sequencer
             let limit = run.batchLimit
             while true {
                 sequencer?.permits.wait()
                 setActivity(.waiting)
-                guard let batch = inbox.pop(limit: limit) else {
+                guard let batch = inbox.pop(limit: limit, copy: copy) else {
                     sequencer?.permits.signal()
                     break
+                }
+                if !batch.ends.isEmpty {
+                    sequencer?.permits.signal()
+                    timed {
+                        for item in batch.ends { end(item) }
+                        flush()
+                    }
+                    continue
                 }
                 run.progress.add(1, ordering: .relaxed)
                 ordinal = batch.ordinal
@@ -159,6 +195,13 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
         }
         ordinal = nil
         output.currentInput = nil
+        // Every lane is closed: nothing more can reach this copy, so what it holds is complete.
+        if !run.isAborted && !heldOrder.isEmpty {
+            timed {
+                for item in heldOrder { end(item) }
+                flush()
+            }
+        }
         timed {
             setActivity(.processing)
             do {
@@ -190,13 +233,58 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
             if !packet.item.isFailed {
                 invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: packet.item, at: index)
             }
-            packet.item.release()
+            runner.release(packet)
         case .many(let packets):
             packetsIn += packets.count
             let item = packets[0].item
             if !item.isFailed { invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: item, at: index) }
-            for p in packets { p.item.release() }
+            for p in packets { runner.release(p) }
         }
+    }
+
+    /// As a collector, keeps `item` open until `end`: it cannot finish, and collectors
+    /// downstream wait for what this one emits at its end.
+    private func holdForCollector(_ item: Item) {
+        guard let region = runner.collectorRegion, held[ObjectIdentifier(item)] == nil else { return }
+        item.retain()
+        for r in runner.holdRegions { item.enterRegion(r) }
+        held[ObjectIdentifier(item)] = item
+        heldOrder.append(item)
+        item.addHolder(region: region, self)
+    }
+
+    /// Calls the collector's `itemEnded` for a held item, then lets the item go.
+    private func end(_ item: Item) {
+        guard let collector, held.removeValue(forKey: ObjectIdentifier(item)) != nil else { return }
+        heldOrder.removeAll { $0 === item }
+        output.endingItem = item
+        let now = MonotonicClock.coarse()
+        activity.withLock {
+            $0.state = .processing
+            $0.since = now
+            $0.batch = []
+            $0.item = item
+            $0.edge = nil
+        }
+        let start = tracing ? MonotonicClock.now() : 0
+        do {
+            try collector.itemEnded(item, failed: item.isFailed, output)
+        } catch {
+            run.itemFailed(item, node: runner.node.id, message: "\(error)")
+            if runner.node.onError == .fail {
+                run.abort(reason: "node '\(runner.node.id)' failed and has on_error: fail")
+            }
+        }
+        calls += 1
+        if tracing {
+            spans.append(TraceSpan(start: start, duration: MonotonicClock.now() - start, item: item.id))
+        }
+        output.endingItem = nil
+        activity.withLock { $0.item = nil }
+        // Whatever it emitted must be counted downstream before the hold goes.
+        flush()
+        for r in runner.holdRegions { item.leaveRegion(r) }
+        item.release()
     }
 
     private func invoke(_ input: NodeInput, item: Item?, at index: Int) {
@@ -209,6 +297,7 @@ final class CopyWorker: PacketRouter, @unchecked Sendable {
             $0.edge = nil
         }
         let start = tracing ? MonotonicClock.now() : 0
+        if collector != nil, let item { holdForCollector(item) }
         do {
             try instance.process(input, output)
         } catch is RunStopping {

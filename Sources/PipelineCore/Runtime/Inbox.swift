@@ -27,10 +27,12 @@ final class Inbox: @unchecked Sendable {
         let sequence: Int
     }
 
-    /// A batch handed to one copy; `ordinal` orders batches for output reordering.
+    /// A batch handed to one copy; `ordinal` orders batches for output reordering. A batch
+    /// of `ends` (items a collector copy holds that are complete) has no inputs and no ordinal.
     struct Batch {
         let ordinal: Int
         var inputs: [NodeInput.Storage]
+        var ends: [Item] = []
     }
 
     let monitor = Monitor()
@@ -43,11 +45,26 @@ final class Inbox: @unchecked Sendable {
     private var waitingProducers = 0
     private let consumers: Int
     private let onDrop: @Sendable (Packet) -> Void
+    /// Per copy: completed items it holds (an `ItemCollector`'s), not bounded by the lanes'
+    /// capacity, since the thread that completes an item may be the copy itself.
+    private var ends: [[Item]]
+    /// Packets dropped under the lock, handed to `onDrop` once it is released (dropping one
+    /// may complete an item, which may push an end into this very inbox).
+    private var drops: [Packet] = []
 
     init(lanes: [Lane], consumers: Int, onDrop: @escaping @Sendable (Packet) -> Void) {
         self.lanes = lanes
         self.consumers = max(1, consumers)
         self.onDrop = onDrop
+        self.ends = Array(repeating: [], count: max(1, consumers))
+    }
+
+    /// Tells copy `copy` that an item it holds is complete; it sees that before its next input.
+    func pushEnd(_ item: Item, copy: Int) {
+        monitor.withLock {
+            ends[copy].append(item)
+            monitor.signalData(all: true)
+        }
     }
 
     // MARK: Producer side
@@ -60,7 +77,7 @@ final class Inbox: @unchecked Sendable {
         var i = 0
         while i < packets.count {
             if aborted {
-                monitor.unlock()
+                unlockAndDeliverDrops()
                 for p in packets[i...] { p.item.release() }
                 return false
             }
@@ -75,7 +92,7 @@ final class Inbox: @unchecked Sendable {
                 case .dropOldest, .latest:
                     if let old = lane.queue.popFirst() {
                         lane.dropped += 1
-                        onDrop(old)
+                        drops.append(old)
                     }
                 }
             }
@@ -85,8 +102,20 @@ final class Inbox: @unchecked Sendable {
             i += 1
         }
         if waitingConsumers > 0 { monitor.signalData(all: waitingConsumers > 1) }
-        monitor.unlock()
+        unlockAndDeliverDrops()
         return true
+    }
+
+    /// Releases the lock, then reports what was dropped while it was held.
+    private func unlockAndDeliverDrops() {
+        guard !drops.isEmpty else {
+            monitor.unlock()
+            return
+        }
+        let dropped = drops
+        drops.removeAll()
+        monitor.unlock()
+        for p in dropped { onDrop(p) }
     }
 
     /// One producer copy of a lane is done; the lane closes when all are.
@@ -99,13 +128,24 @@ final class Inbox: @unchecked Sendable {
 
     // MARK: Consumer side
 
-    /// Waits for input and takes a batch of up to `limit` joined inputs.
-    /// Returns nil when every lane is closed and drained, or the run was aborted.
-    func pop(limit: Int) -> Batch? {
+    /// Waits for input and takes a batch of up to `limit` joined inputs, or the ends waiting
+    /// for copy `copy`. Returns nil when every lane is closed and drained and no end waits,
+    /// or the run was aborted.
+    func pop(limit: Int, copy: Int = 0) -> Batch? {
         monitor.lock()
-        defer { monitor.unlock() }
+        let batch = waitForBatch(limit: limit, copy: copy)
+        unlockAndDeliverDrops()
+        return batch
+    }
+
+    /// `pop`'s work, under the lock.
+    private func waitForBatch(limit: Int, copy: Int) -> Batch? {
         while true {
             if aborted { return nil }
+            if !ends[copy].isEmpty {
+                defer { ends[copy].removeAll() }
+                return Batch(ordinal: -1, inputs: [], ends: ends[copy])
+            }
             if lanes.count == 1 {
                 let lane = lanes[0]
                 if !lane.queue.isEmpty {
@@ -192,7 +232,7 @@ final class Inbox: @unchecked Sendable {
                     // A second packet for the same slot: the join can only keep one; the older
                     // one is dropped and counted so the loss is visible.
                     lane.dropped += 1
-                    onDrop(slots[index]!)
+                    drops.append(slots[index]!)
                 }
                 slots[index] = packet
                 if slots.allSatisfy({ $0 != nil }) {

@@ -21,6 +21,13 @@ final class NodeRunner: @unchecked Sendable {
     var copies: [CopyWorker] = []
     let liveCopies: Atomic<Int>
     let inputNames: [String]
+    /// The collector regions (see `ItemCollector`) this node lies in: a packet queued here or
+    /// being processed here counts in each. Set by the run before it starts.
+    var regions: [Int] = []
+    /// For a collector: its own region, and the regions its holds count in (its own regions
+    /// but that one, so collectors downstream wait for what it will emit at an item's end).
+    var collectorRegion: Int?
+    var holdRegions: [Int] = []
 
     init(index: Int, node: GraphNode, run: PipelineRun, graph: PipelineGraph) {
         self.index = index
@@ -37,7 +44,7 @@ final class NodeRunner: @unchecked Sendable {
                     producers: graph.nodes[node.inputs[port].node].concurrency)
             }
             inbox = Inbox(lanes: lanes, consumers: node.concurrency) { [unowned run] dropped in
-                run.packetDropped(dropped)
+                run.packetDropped(dropped, at: index)
             }
         }
     }
@@ -86,8 +93,14 @@ final class NodeRunner: @unchecked Sendable {
                     message: "no packet arrived on input \(missing.joined(separator: ", ")) for sequence "
                         + "\(present[0].sequence) (an upstream node emitted nothing for it)")
             }
-            for p in present { p.item.release() }
+            for p in present { release(p) }
         }
+    }
+
+    /// Lets go of a packet that reached this node (processed, skipped or never joined).
+    @inline(__always) func release(_ packet: Packet) {
+        for r in regions { packet.item.leaveRegion(r) }
+        packet.item.release()
     }
 }
 

@@ -46,6 +46,8 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     private let itemsOK = Atomic<Int>(0)
     private let itemsFailed = Atomic<Int>(0)
     private let itemObserverCount = Atomic<Int>(0)
+    /// How many item collectors (regions) the graph has; every item counts packets per region.
+    private var regionCount = 0
 
     struct Counters {
         var dropped = 0
@@ -85,7 +87,28 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
             guard let publisher = node.type as? any FilePublisher.Type else { continue }
             for dir in publisher.temporaryDirectories(node.options) { AtomicFile.removeStaleTemporaries(in: dir) }
         }
+        assignRegions()
         for runner in runners { try runner.makeCopies() }
+    }
+
+    /// Gives each `ItemCollector` a region: itself and every node that can reach it.
+    private func assignRegions() {
+        var upstream = Array(repeating: [Int](), count: runners.count)
+        for edge in graph.edges { upstream[edge.toNode].append(edge.fromNode) }
+        for runner in runners where runner.node.type is any ItemCollector.Type && runner.inbox != nil {
+            let region = regionCount
+            regionCount += 1
+            runner.collectorRegion = region
+            var seen: Set<Int> = [runner.index]
+            var stack = [runner.index]
+            while let n = stack.popLast() {
+                runners[n].regions.append(region)
+                for m in upstream[n] where seen.insert(m).inserted { stack.append(m) }
+            }
+        }
+        for runner in runners where runner.collectorRegion != nil {
+            runner.holdRegions = runner.regions.filter { $0 != runner.collectorRegion }
+        }
     }
 
     /// Starts every copy; returns at once.
@@ -142,7 +165,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     func makeItem(id: String) -> Item {
         itemsStarted.add(1, ordering: .relaxed)
         observer(.itemStarted(id))
-        return Item(id: id, tracker: self)
+        return Item(id: id, tracker: self, regions: regionCount)
     }
 
     func finished(_ item: Item) {
@@ -185,9 +208,10 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         observer(.warning(node: node, message: message))
     }
 
-    func packetDropped(_ packet: Packet) {
+    /// A packet queued at node `node` was dropped (queue policy, or a second packet for a join slot).
+    func packetDropped(_ packet: Packet, at node: Int) {
         lock.withLock { $0.dropped += 1 }
-        packet.item.release()
+        runners[node].release(packet)
     }
 
     func stalled(_ report: String) {

@@ -32,10 +32,16 @@ public final class Item: Sendable, Hashable, CustomStringConvertible {
     let tracker: (any ItemTracker)?
     /// The first failure's message and the files sinks published for this item.
     let record = Mutex<(failure: String?, published: [String])>((nil, []))
+    /// Per item collector of the run (see `ItemCollector`): how many of this item's packets
+    /// are queued at, or being processed by, a node that can reach that collector.
+    let regions: [RegionCount]
+    /// The collector copies holding this item, by region, told when their region empties.
+    let holders = Mutex<[(region: Int, holder: any ItemHolder)]>([])
 
-    init(id: String, tracker: (any ItemTracker)?) {
+    init(id: String, tracker: (any ItemTracker)?, regions: Int = 0) {
         self.id = id
         self.tracker = tracker
+        self.regions = (0..<regions).map { _ in RegionCount() }
     }
 
     /// An item outside any run (node harness, tests).
@@ -52,6 +58,25 @@ public final class Item: Sendable, Hashable, CustomStringConvertible {
     func release(_ n: Int = 1) {
         let (_, now) = pending.subtract(n, ordering: .acquiringAndReleasing)
         if now == 0 { tracker?.finished(self) }
+    }
+
+    /// One more packet (or hold) of this item inside region `r`.
+    func enterRegion(_ r: Int) {
+        regions[r].count.add(1, ordering: .relaxed)
+    }
+
+    /// One packet (or hold) fewer inside region `r`; when none is left, no packet of this item
+    /// can reach the region's collector any more, so the copies holding it are told.
+    func leaveRegion(_ r: Int) {
+        let (_, now) = regions[r].count.subtract(1, ordering: .acquiringAndReleasing)
+        guard now == 0 else { return }
+        let told = holders.withLock { holders in holders.filter { $0.region == r }.map(\.holder) }
+        for holder in told { holder.itemCompleted(self) }
+    }
+
+    /// Registers a collector copy that holds this item, to be told when region `r` empties.
+    func addHolder(region r: Int, _ holder: any ItemHolder) {
+        holders.withLock { $0.append((r, holder)) }
     }
 
     /// Marks the item failed; returns true for the first failure, whose message is kept.
@@ -80,6 +105,17 @@ public struct ItemOutcome: Sendable {
     public let failure: String?
     /// Files the sinks published for the item (via `NodeOutput.published`).
     public let outputs: [String]
+}
+
+/// A counter of one region of one item.
+final class RegionCount: Sendable {
+    let count = Atomic<Int>(0)
+}
+
+/// A collector copy holding an item open until every packet that could reach it is through.
+protocol ItemHolder: AnyObject, Sendable {
+    /// No packet of `item` can reach the holder any more (any thread).
+    func itemCompleted(_ item: Item)
 }
 
 /// Receives item completions from a run.

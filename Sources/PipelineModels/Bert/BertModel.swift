@@ -93,51 +93,14 @@ public final class BertModel: Sendable {
         let h = config.hiddenSize
         let rows = (offsets.last ?? 0) + (lengths.last ?? 0)
         layer.qkv.apply(x, rows: rows, into: qkv)
-        attention(qkv: qkv, into: ctx, offsets: offsets, lengths: lengths)
+        TransformerAttention.packedSelfAttention(
+            qkv: qkv, width: h, heads: config.headCount, into: ctx, offsets: offsets, lengths: lengths)
         // x = LayerNorm(x + ctx · Woᵀ + bo): accumulate onto the residual held in x.
         layer.attentionOutput.apply(ctx, rows: rows, into: x, accumulate: true)
         layer.attentionNorm.apply(x, rows: rows)
         // x = LayerNorm(x + GELU(x · Wiᵀ + bi) · Wₒᵀ + bₒ)
-        layer.intermediate.weight.withUnsafeBufferPointer { w in
-            BLAS.gemmTransposedB(
-                m: rows, n: config.intermediateSize, k: h, a: x, lda: h, b: w.baseAddress!, ldb: h, c: inner,
-                ldc: config.intermediateSize)
-        }
-        layer.intermediate.bias.withUnsafeBufferPointer {
-            EncoderOps.biasGELU(inner, rows: rows, cols: config.intermediateSize, bias: $0.baseAddress!)
-        }
+        layer.intermediate.applyGELU(x, rows: rows, into: inner)
         layer.output.apply(inner, rows: rows, into: x, accumulate: true)
         layer.outputNorm.apply(x, rows: rows)
     }
-
-    /// Scaled dot-product attention per sequence and head over the fused `[rows, 3h]` Q|K|V,
-    /// writing each head's context into its column block of `ctx [rows, h]`. Sequences run in
-    /// parallel; each works on its own rows.
-    private func attention(qkv: UnsafeMutablePointer<Float>, into ctx: UnsafeMutablePointer<Float>, offsets: [Int], lengths: [Int]) {
-        let h = config.hiddenSize, d = config.headSize, ld = 3 * h
-        let scale = 1 / Float(d).squareRoot()
-        let qkvAddress = UnsafeSendablePointer(qkv), ctxAddress = UnsafeSendablePointer(ctx)
-        let longest = lengths.max() ?? 0
-        DispatchQueue.concurrentPerform(iterations: offsets.count) { s in
-            let n = lengths[s]
-            guard n > 0 else { return }
-            let base = qkvAddress.pointer + offsets[s] * ld
-            let out = ctxAddress.pointer + offsets[s] * h
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: longest * longest) { scores in
-                let p = scores.baseAddress!
-                for head in 0..<config.headCount {
-                    let q = base + head * d, k = base + h + head * d, v = base + 2 * h + head * d
-                    BLAS.gemmTransposedB(m: n, n: n, k: d, alpha: scale, a: q, lda: ld, b: k, ldb: ld, c: p, ldc: n)
-                    EncoderOps.softmaxRows(p, rows: n, cols: n, ld: n)
-                    BLAS.gemm(m: n, n: d, k: n, a: p, lda: n, b: v, ldb: ld, c: out + head * d, ldc: h)
-                }
-            }
-        }
-    }
-}
-
-/// A raw pointer handed to parallel workers that touch disjoint parts of its memory.
-private struct UnsafeSendablePointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }

@@ -134,10 +134,10 @@ public final class GGUFFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: base + tensor.offset, count: tensor.byteCount)
     }
 
-    /// Drops a tensor's pages from memory after its data was copied (they read back from the
-    /// file if touched again).
-    public func releasePages(of tensor: GGUFTensorInfo) {
-        mapping.release(data(of: tensor))
+    /// Drops the pages wholly inside `range` (a part of the mapping whose data was copied)
+    /// from memory; they read back from the file if touched again.
+    public func releasePages(_ range: UnsafeRawBufferPointer) {
+        mapping.release(range)
     }
 
     /// `general.architecture`, the key that picks the model implementation.

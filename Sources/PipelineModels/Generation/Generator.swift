@@ -46,7 +46,7 @@ extension LoadedModel {
     public func generate(_ request: GenerationRequest, onText: (String) -> Void = { _ in }) throws -> GenerationResult {
         if let problem = request.sampling.problem { throw GenerationError.badOptions(problem) }
         guard !request.prompt.isEmpty else { throw GenerationError.emptyPrompt }
-        let limit = model.config.contextLength
+        let limit = model.contextLength
         guard request.prefix.count + request.prompt.count < limit else {
             throw GenerationError.contextOverflow(promptTokens: request.prefix.count + request.prompt.count, contextLength: limit)
         }

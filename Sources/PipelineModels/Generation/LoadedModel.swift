@@ -5,8 +5,8 @@ import Foundation
 public final class LoadedModel: @unchecked Sendable {
     public let path: String
     public let file: GGUFFile
-    public let model: LlamaModel
-    public let tokenizer: BPETokenizer
+    public let model: any LanguageModel
+    public let tokenizer: any TextTokenizer
     /// The model's own chat template, if it ships one.
     public let chatTemplate: ChatTemplate?
     /// Tokens that end a generation (EOS and end-of-turn).
@@ -15,8 +15,8 @@ public final class LoadedModel: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         file = try GGUFFile(path: path)
-        model = try LlamaModel(file: file)
-        let tokenizer = try BPETokenizer(gguf: file)
+        model = try ModelRegistry.load(file)
+        let tokenizer = try Tokenizers.load(file)
         self.tokenizer = tokenizer
         let name = { (id: Int?) in id.flatMap { tokenizer.tokens.indices.contains($0) ? tokenizer.tokens[$0] : nil } ?? "" }
         if let source = file["tokenizer.chat_template"]?.string {
@@ -24,7 +24,7 @@ public final class LoadedModel: @unchecked Sendable {
         } else {
             chatTemplate = nil
         }
-        stopTokens = Set([tokenizer.eos, file["tokenizer.ggml.eot_token_id"]?.int].compactMap { $0 })
+        stopTokens = Set([tokenizer.eos, file["tokenizer.ggml.eot_token_id"]?.int].compactMap { $0 }).union(tokenizer.endOfGeneration)
     }
 
     private static let lock = NSLock()

@@ -18,8 +18,10 @@ public struct QuantMatrix: @unchecked Sendable {
         rows = info.rowCount
         data = file.data(of: info).baseAddress!
         rowBytes = info.rowBytes
-        groups = RowGroups(type: type, rows: data, rowBytes: rowBytes, count: rows, columns: columns)
-        if groups != nil { file.releasePages(of: info) }
+        // The file's pages are given back chunk by chunk as they are copied, so a large matrix
+        // (Gemma's 178 MB tied embedding) is never in memory twice.
+        groups = RowGroups(type: type, rows: data, rowBytes: rowBytes, count: rows, columns: columns,
+                           copied: { file.releasePages($0) })
     }
 
     /// The activation format this matrix multiplies with.

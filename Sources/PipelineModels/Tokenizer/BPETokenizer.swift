@@ -16,13 +16,14 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
 /// GPT-2 style byte-level BPE, built from GGUF metadata (`tokenizer.ggml.model = gpt2`):
 /// special tokens first, then the pre-tokenizer named by `tokenizer.ggml.pre`, the byte map,
 /// and merges applied lowest rank first (leftmost on ties), as llama.cpp does.
-public final class BPETokenizer: Sendable {
+public final class BPETokenizer: TextTokenizer {
     public let tokens: [String]
     public let tokenTypes: [Int]
     public let preTokenizer: PreTokenizer
     public let bos: Int?
     public let eos: Int?
     public let addBOS: Bool
+    public var endOfGeneration: Set<Int> { [] }
     private let ids: [String: Int]
     private let ranks: [String: Int]
     /// Control and user-defined tokens, longest first, matched literally in text.

@@ -157,7 +157,7 @@ struct WhisperDecoderLayer: Sendable {
         cache.withUnsafeMutableBufferPointer { cp in
             let kv = cp.baseAddress!
             (kv + position * 2 * w).update(from: qkv + w, count: 2 * w)
-            whisperAttention(
+            TransformerAttention.scaledDotProduct(
                 q: qkv, ldq: 3 * w, k: kv, ldk: 2 * w, v: kv + w, ldv: 2 * w, queries: 1, keys: position + 1,
                 heads: heads, headSize: d, out: attended, ldo: w, scores: scores)
         }

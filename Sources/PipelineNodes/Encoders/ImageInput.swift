@@ -4,8 +4,9 @@ import PipelineModels
 
 /// Turns what an image node receives into the network's input: an image is made RGB (gray
 /// replicated, alpha dropped), stretched to `size` x `size` with bilinear swscale when it
-/// is not that size already, and scaled `(x − 127) / 128` (EfficientNet-Lite's training
-/// input); a `tensor` payload `[3, h, w]` or `[1, 3, h, w]` is taken as already prepared.
+/// is not that size already, and scaled `(x · scale − mean) / std` (by default
+/// `(x − 127) / 128`, EfficientNet-Lite's training input; ViTs use ImageNet's mean and std);
+/// a `tensor` payload `[3, h, w]` or `[1, 3, h, w]` is taken as already prepared.
 struct ImageInput {
     var data: [Float]
     var height: Int
@@ -13,11 +14,13 @@ struct ImageInput {
     var path: String?
     var tile: Int?
 
-    static func from(_ value: Value, size: Int) throws -> ImageInput {
+    static func from(
+        _ value: Value, size: Int, mean: [Float] = [127], std: [Float] = [128], scale: Float = 1
+    ) throws -> ImageInput {
         if let payload = value.imagePayload {
             let image = try MediaSupport.attempt(payload.path) { try prepared(payload.image, size: size) }
             let tensor = try MediaSupport.attempt(payload.path) {
-                try ImageTensor(image: image, mean: [127], std: [128], scale: 1)
+                try ImageTensor(image: image, mean: mean, std: std, scale: scale)
             }
             return ImageInput(data: tensor.data, height: size, width: size, path: payload.path, tile: payload.tile?.index)
         }

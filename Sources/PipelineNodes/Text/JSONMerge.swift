@@ -8,7 +8,8 @@ final class JSONMerge: PipelineNode {
     static let outputs = [PortSpec("record", .json)]
     static let options = [
         OptionSpec("keys", .strings, default: [],
-            doc: "two names: the record is {NAME_A: a, NAME_B: b}; empty merges two objects' fields (b wins)"),
+            doc: "two names: the record is {NAME_A: a, NAME_B: b}; an empty name merges that side's fields in "
+                + "([\"\", transcript] gives a's fields plus transcript: b); no names merges two objects' fields (b wins)"),
     ]
 
     private let keys: [String]
@@ -20,14 +21,16 @@ final class JSONMerge: PipelineNode {
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
         let a = input["a"], b = input["b"]
-        if keys.count == 2 {
-            try output.emit(.object([keys[0]: a, keys[1]: b]))
-            return
+        var fields: [String: Value] = [:]
+        for (side, (name, value)) in zip(["a", "b"], zip(keys.isEmpty ? ["", ""] : keys, [a, b])) {
+            if !name.isEmpty {
+                fields[name] = value
+            } else if case .object(let more) = value {
+                fields.merge(more) { _, new in new }
+            } else {
+                throw NodeError("json.merge needs a map on '\(side)' to merge its fields, got \(value.kindName)")
+            }
         }
-        guard case .object(var fields) = a, case .object(let more) = b else {
-            throw NodeError("json.merge without keys needs two maps, got \(a.kindName) and \(b.kindName)")
-        }
-        fields.merge(more) { _, new in new }
         try output.emit(.object(fields))
     }
 }

@@ -11,7 +11,9 @@ public enum WorkerPool {
 
     // Created once and never mutated from Swift; pl_pool itself is safe to call from any thread.
     nonisolated(unsafe) private static let pool: OpaquePointer? = {
-        let workers = max(0, ProcessInfo.processInfo.activeProcessorCount - 1)
+        // One worker per further CPU the process may use (not counting CPUs `taskset` excludes:
+        // a worker spinning on the caller's own CPU would only slow it).
+        let workers = max(0, Int(pl_available_cpus()) - 1)
         return workers > 0 ? pl_pool_create(Int32(workers), spinMicroseconds) : nil
     }()
 

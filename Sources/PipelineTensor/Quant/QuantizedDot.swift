@@ -42,6 +42,10 @@ public enum QuantizedDot {
             for b in 0..<(count / format.blockSize) {
                 let xs = x + b * format.blockSize
                 let block = base + b * format.blockBytes
+                if format == .q8_K {
+                    quantizeQ8K(xs, into: block)
+                    continue
+                }
                 var amax: Float = 0
                 for j in 0..<format.blockSize { amax = max(amax, abs(xs[j])) }
                 // As ggml's x86 kernels do: scale by 127/amax (not 1/d) and round half to even.
@@ -61,16 +65,35 @@ public enum QuantizedDot {
                     block.storeBytes(of: Float16(d).bitPattern, toByteOffset: 0, as: UInt16.self)
                     block.storeBytes(of: Float16(d * Float(sum)).bitPattern, toByteOffset: 2, as: UInt16.self)
                 case .q8_K:
-                    block.storeBytes(of: d, toByteOffset: 0, as: Float.self)
-                    for g in 0..<16 {
-                        var s = 0
-                        for j in 0..<16 { s += Int(Int8(bitPattern: block.load(fromByteOffset: 4 + 16 * g + j, as: UInt8.self))) }
-                        block.storeBytes(of: Int16(s), toByteOffset: 260 + 2 * g, as: Int16.self)
-                    }
+                    break
                 }
             }
         }
         return out
+    }
+
+    /// One Q8_K block as ggml's quantize_row_q8_K_ref (the path x86 takes): the element of
+    /// largest magnitude (the first on ties) maps to -127 through iscale = -127/max, products
+    /// round half to even (capped at 127), d = 1/iscale, then 16 sums of 16 quants.
+    private static func quantizeQ8K(_ xs: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+        var amax: Float = 0, maxValue: Float = 0
+        for j in 0..<256 where abs(xs[j]) > amax {
+            amax = abs(xs[j])
+            maxValue = xs[j]
+        }
+        guard amax != 0 else {
+            block.initializeMemory(as: UInt8.self, repeating: 0, count: 292)
+            return
+        }
+        let iscale = -127 / maxValue
+        var quants = [Int8](repeating: 0, count: 256)
+        for j in 0..<256 { quants[j] = Int8(min(127, (iscale * xs[j]).rounded(.toNearestOrEven))) }
+        for j in 0..<256 { block.storeBytes(of: UInt8(bitPattern: quants[j]), toByteOffset: 4 + j, as: UInt8.self) }
+        for g in 0..<16 {
+            let sum = quants[(16 * g)..<(16 * g + 16)].reduce(0) { $0 + Int($1) }
+            block.storeBytes(of: Int16(sum), toByteOffset: 260 + 2 * g, as: Int16.self)
+        }
+        block.storeBytes(of: 1 / iscale, toByteOffset: 0, as: Float.self)
     }
 
     /// Dot product of one weight row (`count` elements of `type`) with activation blocks in
@@ -170,13 +193,18 @@ public enum QuantizedDot {
 
 
 extension QuantizedDot {
-    /// The fastest kernel for a weight type: C with AVX2 where the CPU has it (Q8_0, Q4_0,
-    /// Q4_1 so far), else the scalar reference.
+    /// The fastest kernel for a weight type: C with AVX2 where the CPU has it, else the
+    /// scalar reference. The C kernels keep the float order of the ggml kernels llama.cpp
+    /// runs on AVX2 (for Q4_K: its repacked 8-row gemv, which it uses for matrices whose
+    /// row count is a multiple of 8).
     public static func fastDot(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, count: Int) -> Float {
         switch type {
         case .q8_0: return pl_dot_q8_0_q8_0(w, a, Int32(count))
         case .q4_0: return pl_dot_q4_0_q8_0(w, a, Int32(count))
         case .q4_1: return pl_dot_q4_1_q8_1(w, a, Int32(count))
+        case .q5_0: return pl_dot_q5_0_q8_0(w, a, Int32(count))
+        case .q4_K: return pl_dot_q4_K_q8_K(w, a, Int32(count))
+        case .q6_K: return pl_dot_q6_K_q8_K(w, a, Int32(count))
         default: return dot(type, w, a, count: count)
         }
     }
@@ -193,15 +221,13 @@ extension QuantizedDot {
 }
 
 extension QuantizedDot {
-    /// Quantizes activations into `out` (count / blockSize × blockBytes bytes) with the C kernels
-    /// where there is one (Q8_0, Q8_1); they give the same bytes as `quantize`.
+    /// Quantizes activations into `out` (count / blockSize × blockBytes bytes) with the C
+    /// kernels; they give the same bytes as `quantize`.
     public static func fastQuantize(_ x: UnsafePointer<Float>, count: Int, as format: ActivationFormat, into out: UnsafeMutableRawPointer) {
         switch format {
         case .q8_0: pl_quantize_q8_0(x, out, Int32(count))
         case .q8_1: pl_quantize_q8_1(x, out, Int32(count))
-        case .q8_K:
-            let bytes = quantize(x, count: count, as: format)
-            bytes.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        case .q8_K: pl_quantize_q8_K(x, out, Int32(count))
         }
     }
 }

@@ -12,7 +12,9 @@ public final class RowGroups: @unchecked Sendable {
     let groupBytes: Int
 
     /// nil where the type has no eight-row layout, the shape does not fit it, or the CPU has no AVX2.
-    public init?(type: GGMLType, rows source: UnsafeRawPointer, rowBytes: Int, count: Int, columns: Int) {
+    /// `copied` is called with each stretch of the source once it has been copied.
+    public init?(type: GGMLType, rows source: UnsafeRawPointer, rowBytes: Int, count: Int, columns: Int,
+                 copied: (UnsafeRawBufferPointer) -> Void = { _ in }) {
         let blockBytes = Int(pl_x8_block_bytes(Int32(type.rawValue)))
         guard blockBytes > 0, count % 8 == 0, columns % 32 == 0, pl_cpu_has_avx2() != 0 else { return nil }
         self.type = type
@@ -20,7 +22,13 @@ public final class RowGroups: @unchecked Sendable {
         self.columns = columns
         groupBytes = columns / 32 * blockBytes
         data = UnsafeMutableRawPointer.allocate(byteCount: count / 8 * groupBytes, alignment: 64)
-        pl_repack_x8(Int32(type.rawValue), source, Int32(rowBytes), Int32(count), Int32(columns), data)
+        let chunk = 1024  // rows, a multiple of 8
+        for first in stride(from: 0, to: count, by: chunk) {
+            let rows = min(chunk, count - first)
+            pl_repack_x8(Int32(type.rawValue), source + first * rowBytes, Int32(rowBytes), Int32(rows), Int32(columns),
+                         data + first / 8 * groupBytes)
+            copied(UnsafeRawBufferPointer(start: source + first * rowBytes, count: rows * rowBytes))
+        }
     }
 
     deinit { data.deallocate() }
