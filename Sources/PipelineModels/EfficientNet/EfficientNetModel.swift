@@ -22,7 +22,8 @@ public struct EfficientNetOutput: Sendable {
 /// (`_conv_stem`, `_bn0`, `_blocks.N.…`, `_conv_head`, `_bn1`, `_fc`), batch-norm folded into
 /// the convolutions at load. Dense and 1x1 convolutions run on `ConvOps.pointwise` (our
 /// AVX2 product with bias, residual and ReLU6 fused; the stem through im2col), depthwise ones
-/// on a CKernels loop, both split into tasks over Dispatch workers when `BLAS.threads` > 1.
+/// on a CKernels loop. With `BLAS.threads` > 1 a batch splits by image over Dispatch workers
+/// and a single image splits each convolution into tasks.
 ///
 /// Immutable after load, so one instance serves any number of threads.
 public final class EfficientNetModel: Sendable {
