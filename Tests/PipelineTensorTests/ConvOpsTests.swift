@@ -56,6 +56,37 @@ struct ConvOpsTests {
         }
     }
 
+    /// (outChannels, depth, length): rows off the 4-row groups, columns off the 24-column tiles,
+    /// one column, and enough columns for several chunks.
+    @Test("pointwise convolution with bias, residual and ReLU6 matches the reference, SIMD and portable",
+          arguments: [(4, 16, 24), (6, 5, 1), (13, 27, 50), (24, 96, 100), (8, 1152, 60), (40, 24, 3200)])
+    func pointwise(_ c: (Int, Int, Int)) {
+        let (m, k, n) = c
+        let input = EncoderOpsTests.random(k * n, seed: 31, scale: 1)
+        let weight = EncoderOpsTests.random(m * k, seed: 32, scale: 1 / Float(k).squareRoot())
+        let bias = EncoderOpsTests.random(m, seed: 33, scale: 2), skip = EncoderOpsTests.random(m * n, seed: 34, scale: 3)
+        let packed = ConvOps.packPointwise(weight, outChannels: m, depth: k)
+        for (withSkip, relu6) in [(false, false), (true, false), (false, true), (true, true)] {
+            let expected = ConvOps.referencePointwise(
+                input, depth: k, length: n, weight: weight, outChannels: m, bias: bias, skip: withSkip ? skip : nil, relu6: relu6)
+            func run(threads: Int) -> [Float] {
+                var out = [Float](repeating: .nan, count: m * n)
+                skip.withUnsafeBufferPointer { sk in
+                    ConvOps.pointwise(
+                        packed: packed, outChannels: m, depth: k, input: input, length: n, bias: bias,
+                        skip: withSkip ? sk.baseAddress! : nil, relu6: relu6, output: &out, threads: threads)
+                }
+                return out
+            }
+            for threads in [1, 2, 3] {
+                #expect(EncoderOpsTests.maxDiff(run(threads: threads), expected) < 2e-5, "skip \(withSkip) relu6 \(relu6) threads \(threads)")
+            }
+            // One thread runs every task on the caller, where the portable kernels can be forced.
+            let portable = QuantizedDot.withPortableKernels { run(threads: 1) }
+            #expect(EncoderOpsTests.maxDiff(portable, expected) < 2e-5, "portable, skip \(withSkip) relu6 \(relu6)")
+        }
+    }
+
     @Test("im2col + GEMM matches a direct convolution", arguments: [(3, 2, 9, 10), (3, 1, 5, 4), (5, 2, 7, 7)])
     func dense(_ c: (Int, Int, Int, Int)) {
         let (kernel, stride, height, width) = c

@@ -86,6 +86,66 @@ struct EncoderOpsTests {
         #expect(Self.maxDiff(x, expected) < 1e-6)
     }
 
+    /// (rows, keys, d): row counts around the 4-row groups and 16-row blocks, key counts off the
+    /// 8- and 16-lane widths, and a head size the SIMD kernel does not take (portable path).
+    @Test("one head's attention on packed keys and values, SIMD and portable, against a Double reference",
+          arguments: [(1, 1, 16), (3, 13, 64), (21, 37, 64), (35, 150, 32), (5, 20, 24)])
+    func attention(rows: Int, keys: Int, d: Int) {
+        // q, k, v as column blocks of wider matrices (as in a fused QKV projection), out too.
+        let ld = 3 * d + 5
+        let q = Self.random(rows * ld, seed: 11, scale: 2), kv = Self.random(keys * ld, seed: 12, scale: 2)
+        let scale = 1 / Float(d).squareRoot()
+        func rowsOf(_ m: [Float], _ n: Int, at offset: Int) -> [Float] { (0..<n).flatMap { m[$0 * ld + offset..<$0 * ld + offset + d] } }
+        let expected = EncoderOps.referenceAttention(
+            rowsOf(q, rows, at: 0), rowsOf(kv, keys, at: d), rowsOf(kv, keys, at: 2 * d), d: d, scale: scale)
+        let ldkt = EncoderOps.packedKeyStride(keys: keys)
+        var kt = [Float](repeating: .nan, count: ldkt * d)
+        var vp = [Float](repeating: .nan, count: EncoderOps.packedValueCount(keys: keys, d: d))
+        kv.withUnsafeBufferPointer { kvp in
+            EncoderOps.packKeysTransposed(kvp.baseAddress! + d, ldk: ld, keys: keys, d: d, into: &kt, ldkt: ldkt)
+            EncoderOps.packValues(kvp.baseAddress! + 2 * d, ldv: ld, keys: keys, d: d, into: &vp)
+        }
+        func run() -> [Float] {
+            let ldo = d + 3
+            var out = [Float](repeating: 0, count: rows * ldo)
+            var scratch = [Float](repeating: .nan, count: EncoderOps.attentionScratch(ldkt: ldkt))
+            q.withUnsafeBufferPointer { qp in
+                out.withUnsafeMutableBufferPointer { op in
+                    EncoderOps.attentionRows(
+                        q: qp.baseAddress!, ldq: ld, keysTransposed: kt, ldkt: ldkt, values: vp, rows: rows, keys: keys, d: d,
+                        scale: scale, out: op.baseAddress!, ldo: ldo, scratch: &scratch)
+                }
+            }
+            return (0..<rows).flatMap { out[$0 * ldo..<$0 * ldo + d] }
+        }
+        #expect(Self.maxDiff(run(), expected) < 2e-5)
+        #expect(Self.maxDiff(QuantizedDot.withPortableKernels { run() }, expected) < 2e-5)
+    }
+
+    @Test("one query's attention on rows in place, SIMD and portable, against a Double reference",
+          arguments: [(1, 64), (7, 64), (130, 32), (9, 24)])
+    func attentionOne(keys: Int, d: Int) {
+        // Keys and values interleaved per row, as in the decoder's cache.
+        let ld = 2 * d + 3
+        let q = Self.random(d, seed: 13, scale: 2), cache = Self.random(keys * ld, seed: 14, scale: 2)
+        let scale = 1 / Float(d).squareRoot()
+        let expected = EncoderOps.referenceAttention(
+            q, (0..<keys).flatMap { cache[$0 * ld..<$0 * ld + d] }, (0..<keys).flatMap { cache[$0 * ld + d..<$0 * ld + 2 * d] },
+            d: d, scale: scale)
+        func run() -> [Float] {
+            var out = [Float](repeating: .nan, count: d)
+            var scratch = [Float](repeating: .nan, count: keys)
+            cache.withUnsafeBufferPointer { c in
+                EncoderOps.attentionOne(
+                    q: q, k: c.baseAddress!, ldk: ld, v: c.baseAddress! + d, ldv: ld, keys: keys, d: d, scale: scale, out: &out,
+                    scratch: &scratch)
+            }
+            return out
+        }
+        #expect(Self.maxDiff(run(), expected) < 2e-5)
+        #expect(Self.maxDiff(QuantizedDot.withPortableKernels { run() }, expected) < 2e-5)
+    }
+
     @Test("BLAS: x · wᵀ and x · w against a naive product")
     func gemm() {
         let (m, n, k) = (5, 7, 9)

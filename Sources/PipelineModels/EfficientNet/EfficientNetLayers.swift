@@ -3,7 +3,8 @@ import PipelineTensor
 
 /// A convolution with its batch-norm folded in at load: `bn(conv(x)) = conv'(x) + bias'`,
 /// with `w' = w · γ/√(var + ε)` per output channel and `bias' = β − mean · γ/√(var + ε)`
-/// (computed in Double). Dense weights are `[out][in·k·k]`, depthwise ones `[channels][k·k]`.
+/// (computed in Double). Dense weights are `[out][in·k·k]`, depthwise ones `[channels][k·k]`;
+/// dense ones are also kept packed for `ConvOps.pointwise`.
 struct EfficientNetConv: Sendable {
     let outChannels: Int
     let inChannels: Int
@@ -11,6 +12,7 @@ struct EfficientNetConv: Sendable {
     let stride: Int
     let depthwise: Bool
     let weight: [Float]
+    let packed: [Float]
     let bias: [Float]
 
     /// Reads `conv.weight` and the batch-norm `bn.{weight,bias,running_mean,running_var}`,
@@ -38,6 +40,7 @@ struct EfficientNetConv: Sendable {
         self.stride = stride
         self.depthwise = depthwise
         self.weight = w
+        self.packed = depthwise ? [] : ConvOps.packPointwise(w, outChannels: outChannels, depth: perOut)
         self.bias = b
     }
 
@@ -63,32 +66,33 @@ struct EfficientNetConv: Sendable {
                                 kernel: kernel, stride: stride, bias: b, relu6: relu6, output: o, threads: threads)
                             return
                         }
-                        // The output starts as bias (+ residual); the GEMM adds the product (beta 1).
-                        if let skip {
-                            skip.data.withUnsafeBufferPointer { sk in
-                                ConvOps.fill(o, channels: outChannels, length: length, bias: b, skip: sk.baseAddress)
-                            }
-                        } else {
-                            ConvOps.fill(o, channels: outChannels, length: length, bias: b)
-                        }
-                        if kernel == 1 && stride == 1 {
-                            BLAS.gemm(
-                                m: outChannels, n: length, k: inChannels, a: w, lda: inChannels, b: s, ldb: length, beta: 1,
-                                c: o, ldc: length)
-                        } else {
-                            let depth = inChannels * kernel * kernel
-                            var cols = [Float](repeating: 0, count: depth * length)
-                            cols.withUnsafeMutableBufferPointer { cb in
-                                guard let c = cb.baseAddress else { return }
+                        // One product with bias, residual and ReLU6 applied as its tiles are stored;
+                        // a k x k convolution (the stem) through im2col first.
+                        packed.withUnsafeBufferPointer { pb in
+                            let wp = pb.baseAddress!
+                            func product(skip sk: UnsafePointer<Float>?) {
+                                if kernel == 1 && stride == 1 {
+                                    ConvOps.pointwise(
+                                        packed: wp, outChannels: outChannels, depth: inChannels, input: s, length: length,
+                                        bias: b, skip: sk, relu6: relu6, output: o, threads: threads)
+                                    return
+                                }
+                                let depth = inChannels * kernel * kernel
+                                let cols = UnsafeMutablePointer<Float>.allocate(capacity: depth * length)
+                                defer { cols.deallocate() }
                                 ConvOps.im2col(
                                     s, channels: inChannels, images: x.images, height: x.height, width: x.width,
-                                    kernel: kernel, stride: stride, output: c)
-                                BLAS.gemm(
-                                    m: outChannels, n: length, k: depth, a: w, lda: depth, b: c, ldb: length, beta: 1, c: o,
-                                    ldc: length)
+                                    kernel: kernel, stride: stride, output: cols)
+                                ConvOps.pointwise(
+                                    packed: wp, outChannels: outChannels, depth: depth, input: cols, length: length, bias: b,
+                                    skip: sk, relu6: relu6, output: o, threads: threads)
+                            }
+                            if let skip {
+                                skip.data.withUnsafeBufferPointer { product(skip: $0.baseAddress) }
+                            } else {
+                                product(skip: nil)
                             }
                         }
-                        if relu6 { ConvOps.relu6(o, count: outChannels * length) }
                     }
                 }
             }

@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 import PipelineTensor
 
 /// What the network gives for a batch: the pooled features and the class logits, row-major
@@ -18,8 +20,10 @@ public struct EfficientNetOutput: Sendable {
 
 /// EfficientNet-Lite on the CPU: the safetensors state dict of `efficientnet_lite_pytorch`
 /// (`_conv_stem`, `_bn0`, `_blocks.N.…`, `_conv_head`, `_bn1`, `_fc`), batch-norm folded into
-/// the convolutions at load. Dense and 1x1 convolutions run on OpenBLAS `sgemm` (the stem
-/// through im2col), depthwise ones on a CKernels loop split over `BLAS.threads` workers.
+/// the convolutions at load. Dense and 1x1 convolutions run on `ConvOps.pointwise` (our
+/// AVX2 product with bias, residual and ReLU6 fused; the stem through im2col), depthwise ones
+/// on a CKernels loop. With `BLAS.threads` > 1 a batch splits by image over Dispatch workers
+/// and a single image splits each convolution into tasks.
 ///
 /// Immutable after load, so one instance serves any number of threads.
 public final class EfficientNetModel: Sendable {
@@ -58,6 +62,16 @@ public final class EfficientNetModel: Sendable {
     /// already normalised (`(x − 127) / 128` on 0…255 for Lite). Any size of at least one
     /// pixel works (SAME padding adapts); the weights were trained at 224 x 224.
     public func forward(_ input: [Float], images: Int, height: Int, width: Int) throws -> EfficientNetOutput {
+        try forward(input, images: images, height: height, width: width, threads: max(1, BLAS.threads))
+    }
+
+    /// `forward` on `threads` threads. A batch of several images is split by image: each
+    /// thread takes whole images and runs them alone (no hand-off inside the ~50 short loops of
+    /// a pass, where on a busy machine a descheduled helper holds up the rest); one image
+    /// splits each convolution over the threads. Every image's result is the same either way:
+    /// each column of a product and each plane of a depthwise convolution is computed alone.
+    /// The classifier runs once for the batch, on the calling thread.
+    func forward(_ input: [Float], images: Int, height: Int, width: Int, threads: Int) throws -> EfficientNetOutput {
         guard images > 0, height > 0, width > 0 else {
             throw EfficientNetError.badInput(reason: "empty batch or image (\(images) x 3 x \(height) x \(width))")
         }
@@ -65,7 +79,26 @@ public final class EfficientNetModel: Sendable {
             throw EfficientNetError.badInput(
                 reason: "\(input.count) floats for \(images) x 3 x \(height) x \(width) (\(images * 3 * height * width) expected)")
         }
-        let threads = max(1, BLAS.threads)
+        let features: [Float]
+        if images > 1 && threads > 1 {
+            let perImage = 3 * height * width
+            let parts = Mutex([[Float]](repeating: [], count: images))
+            DispatchQueue.concurrentPerform(iterations: images) { i in
+                let one = pooledFeatures(
+                    Array(input[i * perImage..<(i + 1) * perImage]), images: 1, height: height, width: width, threads: 1)
+                parts.withLock { $0[i] = one }
+            }
+            features = parts.withLock { $0.flatMap { $0 } }
+        } else {
+            features = pooledFeatures(input, images: images, height: height, width: width, threads: threads)
+        }
+        let logits = try classify(features: features)
+        return EfficientNetOutput(
+            images: images, featureSize: featureSize, classes: config.classes, features: features, logits: logits)
+    }
+
+    /// The network up to the global average pool: features `[images][featureSize]`.
+    private func pooledFeatures(_ input: [Float], images: Int, height: Int, width: Int, threads: Int) -> [Float] {
         // NCHW → channel-major [3][images][h][w].
         let plane = height * width
         var cm = [Float](repeating: 0, count: input.count)
@@ -93,9 +126,7 @@ public final class EfficientNetModel: Sendable {
         for c in 0..<x.channels {
             for n in 0..<images { features[n * x.channels + c] = pooled[c * images + n] }
         }
-        let logits = try classify(features: features)
-        return EfficientNetOutput(
-            images: images, featureSize: x.channels, classes: config.classes, features: features, logits: logits)
+        return features
     }
 
     /// The classifier alone on pooled features `[images][featureSize]` (for embeddings computed earlier).

@@ -19,9 +19,11 @@ enum TransformerAttention {
         for h in 0..<heads {
             let o = h * headSize
             if queries == 1 {
-                BLAS.gemv(m: keys, n: headSize, alpha: scale, a: k + o, lda: ldk, x: q + o, y: scores)
-                EncoderOps.softmaxRows(scores, rows: 1, cols: keys, ld: keys)
-                BLAS.gemv(m: keys, n: headSize, a: v + o, lda: ldv, x: scores, y: out + o, transposed: true)
+                // One query (a decoder step): the rows in place, no BLAS call (whose threads
+                // would wake and yield for every step).
+                EncoderOps.attentionOne(
+                    q: q + o, k: k + o, ldk: ldk, v: v + o, ldv: ldv, keys: keys, d: headSize, scale: scale, out: out + o,
+                    scratch: scores)
                 continue
             }
             for first in stride(from: 0, to: queries, by: queryBlock) {
@@ -34,6 +36,46 @@ enum TransformerAttention {
                     m: rows, n: headSize, k: keys, a: scores, lda: keys, b: v + o, ldb: ldv, c: out + first * ldo + o,
                     ldc: ldo)
             }
+        }
+    }
+
+    /// Query rows per task of `blockedScaledDotProduct`.
+    static let taskRows = 64
+
+    /// The scratch `blockedScaledDotProduct` needs: every head's keys transposed and values
+    /// packed.
+    static func blockedScratch(keys: Int, heads: Int, headSize: Int) -> Int {
+        heads * (EncoderOps.packedKeyStride(keys: keys) * headSize + EncoderOps.packedValueCount(keys: keys, d: headSize))
+    }
+
+    /// The same attention as `scaledDotProduct` for long sequences (Whisper's 1500 frames),
+    /// without BLAS: each head's keys are transposed and its values packed once into `scratch`
+    /// (`blockedScratch(keys:heads:headSize:)` floats), then (head, `taskRows` query rows)
+    /// tasks run on the worker pool, each on one thread computing its scores, softmax and
+    /// values (EncoderOps.attentionRows) while they are in cache. One thread when OpenBLAS is
+    /// given one.
+    static func blockedScaledDotProduct(
+        q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
+        queries: Int, keys: Int, heads: Int, headSize: Int, out: UnsafeMutablePointer<Float>, ldo: Int,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        let scale = 1 / Float(headSize).squareRoot()
+        let ldkt = EncoderOps.packedKeyStride(keys: keys)
+        let keyCount = ldkt * headSize, packed = keyCount + EncoderOps.packedValueCount(keys: keys, d: headSize)
+        let run = BLAS.threads > 1 ? WorkerPool.run : { tasks, body in for t in 0..<tasks { body(t) } }
+        run(heads) { h in
+            EncoderOps.packKeysTransposed(k + h * headSize, ldk: ldk, keys: keys, d: headSize, into: scratch + h * packed, ldkt: ldkt)
+            EncoderOps.packValues(v + h * headSize, ldv: ldv, keys: keys, d: headSize, into: scratch + h * packed + keyCount)
+        }
+        let blocks = (queries + taskRows - 1) / taskRows
+        run(heads * blocks) { task in
+            let h = task / blocks, first = task % blocks * taskRows, o = h * headSize
+            let rowsScratch = UnsafeMutablePointer<Float>.allocate(capacity: EncoderOps.attentionScratch(ldkt: ldkt))
+            defer { rowsScratch.deallocate() }
+            EncoderOps.attentionRows(
+                q: q + first * ldq + o, ldq: ldq, keysTransposed: scratch + h * packed, ldkt: ldkt,
+                values: scratch + h * packed + keyCount, rows: min(taskRows, queries - first), keys: keys, d: headSize,
+                scale: scale, out: out + first * ldo + o, ldo: ldo, scratch: rowsScratch)
         }
     }
 

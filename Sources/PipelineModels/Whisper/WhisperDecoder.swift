@@ -23,15 +23,28 @@ public struct WhisperDecoder: Sendable {
     }
 
     /// A fresh decoding state over `encoded` (`[audioContext, width]`): the cross-attention
-    /// keys and values are projected once here.
+    /// keys and values are projected once here and packed per head for
+    /// `EncoderOps.attentionRows` (keys transposed, values in panels).
     public func start(encoded: [Float]) -> WhisperDecoderState {
-        let c = config
+        let c = config, w = c.width, d = w / c.heads
+        let layout = WhisperCrossLayout(keys: c.audioContext, headSize: d)
+        var kv = [Float](repeating: 0, count: c.audioContext * 2 * w)
         let cross = layers.map { layer -> [Float] in
-            var kv = [Float](repeating: 0, count: c.audioContext * 2 * c.width)
             encoded.withUnsafeBufferPointer { e in
                 kv.withUnsafeMutableBufferPointer { layer.crossKV.apply(e.baseAddress!, rows: c.audioContext, into: $0.baseAddress!) }
             }
-            return kv
+            return [Float](unsafeUninitializedCapacity: layout.perHead * c.heads) { packed, initialized in
+                kv.withUnsafeBufferPointer { kvp in
+                    for h in 0..<c.heads {
+                        let head = packed.baseAddress! + h * layout.perHead
+                        EncoderOps.packKeysTransposed(
+                            kvp.baseAddress! + h * d, ldk: 2 * w, keys: c.audioContext, d: d, into: head, ldkt: layout.ldkt)
+                        EncoderOps.packValues(
+                            kvp.baseAddress! + w + h * d, ldv: 2 * w, keys: c.audioContext, d: d, into: head + layout.keyCount)
+                    }
+                }
+                initialized = packed.count
+            }
         }
         return WhisperDecoderState(config: c, cross: cross)
     }
@@ -42,7 +55,8 @@ public struct WhisperDecoder: Sendable {
         precondition(pos < c.textContext && token >= 0 && token < c.vocabSize)
         var x = [Float](repeating: 0, count: w)
         for i in 0..<w { x[i] = embeddings[token * w + i] + positions[pos * w + i] }
-        var scratch = [Float](repeating: 0, count: 6 * w + c.ffnWidth + max(c.audioContext, c.textContext))
+        let attentionScratch = max(EncoderOps.attentionScratch(ldkt: EncoderOps.packedKeyStride(keys: c.audioContext)), c.textContext)
+        var scratch = [Float](repeating: 0, count: 6 * w + c.ffnWidth + attentionScratch)
         x.withUnsafeMutableBufferPointer { xp in
             scratch.withUnsafeMutableBufferPointer { sp in
                 for (l, layer) in layers.enumerated() {
@@ -78,8 +92,21 @@ public struct WhisperDecoder: Sendable {
     }
 }
 
+/// Where a head's cross-attention keys and values lie in a layer's packed block.
+struct WhisperCrossLayout {
+    let ldkt: Int
+    let keyCount: Int
+    let perHead: Int
+
+    init(keys: Int, headSize d: Int) {
+        ldkt = EncoderOps.packedKeyStride(keys: keys)
+        keyCount = ldkt * d
+        perHead = keyCount + EncoderOps.packedValueCount(keys: keys, d: d)
+    }
+}
+
 /// The per-window decoding state: cached self-attention keys and values per layer, and the
-/// cross-attention keys and values of the encoder states.
+/// cross-attention keys and values of the encoder states (packed per head).
 public struct WhisperDecoderState: Sendable {
     /// Tokens fed so far.
     public internal(set) var length = 0
@@ -137,11 +164,15 @@ struct WhisperDecoderLayer: Sendable {
         selfOutput.apply(attended, rows: 1, into: x, accumulate: true)
         crossNorm.apply(x, rows: 1, into: normed)
         crossQuery.apply(normed, rows: 1, into: qkv)
+        // Cross-attention: one query row per head on the packed keys and values.
+        let layout = WhisperCrossLayout(keys: audioContext, headSize: d)
         cross.withUnsafeBufferPointer { cp in
-            let kv = cp.baseAddress!
-            TransformerAttention.scaledDotProduct(
-                q: qkv, ldq: w, k: kv, ldk: 2 * w, v: kv + w, ldv: 2 * w, queries: 1, keys: audioContext,
-                heads: heads, headSize: d, out: attended, ldo: w, scores: scores)
+            for h in 0..<heads {
+                let head = cp.baseAddress! + h * layout.perHead
+                EncoderOps.attentionRows(
+                    q: qkv + h * d, ldq: w, keysTransposed: head, ldkt: layout.ldkt, values: head + layout.keyCount, rows: 1,
+                    keys: audioContext, d: d, scale: 1 / Float(d).squareRoot(), out: attended + h * d, ldo: w, scratch: scores)
+            }
         }
         crossOutput.apply(attended, rows: 1, into: x, accumulate: true)
         ffn.apply(x, rows: 1, scratch: scratch)

@@ -48,7 +48,8 @@ public struct WhisperEncoder: Sendable {
         var x = [Float](repeating: 0, count: outFrames * w)
         cols2.withUnsafeBufferPointer { a in x.withUnsafeMutableBufferPointer { conv2.applyGELU(a.baseAddress!, rows: outFrames, into: $0.baseAddress!) } }
         for i in x.indices { x[i] += positions[i] }
-        var scratch = [Float](repeating: 0, count: max(outFrames * (w + c.ffnWidth), outFrames * (4 * w) + outFrames * outFrames))
+        let attention = TransformerAttention.blockedScratch(keys: outFrames, heads: c.heads, headSize: w / c.heads)
+        var scratch = [Float](repeating: 0, count: max(outFrames * (w + c.ffnWidth), outFrames * (4 * w) + attention))
         x.withUnsafeMutableBufferPointer { xp in
             scratch.withUnsafeMutableBufferPointer { sp in
                 for layer in layers { layer.apply(xp.baseAddress!, rows: outFrames, scratch: sp.baseAddress!) }
@@ -76,16 +77,18 @@ struct WhisperEncoderLayer: Sendable {
         heads = c.heads
     }
 
-    /// Runs the block on `x[rows, width]` in place; `scratch` holds `rows · 4 · width + rows²`.
+    /// Runs the block on `x[rows, width]` in place; `scratch` holds `rows · 4 · width` floats
+    /// plus `TransformerAttention.blockedScratch` for `rows` keys.
     func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, scratch: UnsafeMutablePointer<Float>) {
         let w = output.inFeatures
         let normed = scratch, qkvOut = scratch + rows * w, attended = qkvOut + rows * 3 * w
         norm.apply(x, rows: rows, into: normed)
         qkv.apply(normed, rows: rows, into: qkvOut)
-        // The attention output reuses `normed`; the scores follow the fused projections.
-        TransformerAttention.scaledDotProduct(
+        // The attention output reuses `normed`; the packed keys and values follow the fused
+        // projections.
+        TransformerAttention.blockedScaledDotProduct(
             q: qkvOut, ldq: 3 * w, k: qkvOut + w, ldk: 3 * w, v: qkvOut + 2 * w, ldv: 3 * w, queries: rows, keys: rows,
-            heads: heads, headSize: w / heads, out: normed, ldo: w, scores: attended)
+            heads: heads, headSize: w / heads, out: normed, ldo: w, scratch: attended)
         output.apply(normed, rows: rows, into: x, accumulate: true)
         ffn.apply(x, rows: rows, scratch: scratch)
     }

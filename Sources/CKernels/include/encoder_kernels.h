@@ -1,0 +1,37 @@
+// Kernels of the speech and vision encoders kept apart from ckernels.h (attention_ops.c).
+#pragma once
+
+/// kt[c * ldkt + j] = k[j * ldk + c] for `keys` rows of `d` floats (a head's keys, transposed
+/// for pl_attention_rows), zero for j in keys..<ldkt. ldkt >= keys, a multiple of 16 for
+/// the AVX2 kernel.
+void pl_pack_keys_t(const float *k, int ldk, int keys, int d, float *kt, int ldkt);
+
+/// A head's values in panels of 16 columns: vp[(c / 16 · 16) · keys + j · 16 + c % 16] =
+/// v[j * ldv + c] (zero past d), ceil(d / 16) · 16 · keys floats, so the value product reads
+/// contiguous memory.
+void pl_pack_values(const float *v, int ldv, int keys, int d, float *vp);
+
+/// One head's attention for `rows` query rows (ldq apart) over `keys` keys given transposed
+/// (pl_pack_keys_t) and values packed (pl_pack_values): out[r] = softmax(scale · q[r] · Kᵀ) · V,
+/// d floats per row written ldo apart. scratch holds 16 · ldkt floats. AVX2/FMA when the CPU
+/// has it and d is a multiple of 16 up to 128, else portable.
+void pl_attention_rows(const float *q, int ldq, const float *kt, int ldkt, const float *vp, int rows, int keys,
+                       int d, float scale, float *out, int ldo, float *scratch);
+
+/// One query's attention over `keys` key and value rows in place (ldk, ldv apart), for short
+/// caches that are not worth packing: out[0..<d] = softmax(scale · q · Kᵀ) · V. scratch holds
+/// `keys` floats. AVX2/FMA when the CPU has it and d is a multiple of 16, else portable.
+void pl_attention_one(const float *q, const float *k, int ldk, const float *v, int ldv, int keys, int d, float scale,
+                      float *out, float *scratch);
+
+/// Packs a row-major [m, k] weight matrix for pl_conv_gemm: rows in groups of 4,
+/// packed[(g · k + p) · 4 + r] = w[(4g + r) · k + p], zero rows past m;
+/// ceil(m / 4) · 4 · k floats.
+void pl_pack_weights_rows4(const float *w, int m, int k, float *packed);
+
+/// Columns n0..<n1 of out[m, ·] (rows ldc apart) = act(W · X + bias (+ skip)) for weights packed
+/// by pl_pack_weights_rows4 and X [k, ·] (rows ldx apart); skip (may be NULL) has out's layout;
+/// act is ReLU6 when relu6_on. scratch holds k · 24 · ceil((n1 − n0) / 24) floats. AVX2/FMA
+/// when the CPU has it, else portable.
+void pl_conv_gemm(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1, const float *bias,
+                  const float *skip, int relu6_on, float *out, long ldc, float *scratch);
