@@ -118,24 +118,29 @@ let package = Package(
             dependencies: ["PipelineTensor"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
+        // Command line and timing shared by the model benchmark drivers.
+        .target(
+            name: "BenchSupport",
+            swiftSettings: swiftSettings
+        ),
         // Benchmark driver for scripts/bench-speech.
         .executableTarget(
             name: "speech-bench",
-            dependencies: ["PipelineModels", "PipelineTensor"],
+            dependencies: ["BenchSupport", "PipelineModels", "PipelineTensor"],
             path: "Sources/SpeechBench",
             swiftSettings: swiftSettings
         ),
         // Benchmark driver for scripts/bench-text.
         .executableTarget(
             name: "text-bench",
-            dependencies: ["PipelineModels", "PipelineTensor"],
+            dependencies: ["BenchSupport", "PipelineModels", "PipelineTensor"],
             path: "Sources/TextBench",
             swiftSettings: swiftSettings
         ),
         // Benchmark driver for scripts/bench-vision.
         .executableTarget(
             name: "vision-bench",
-            dependencies: ["PipelineModels", "PipelineTensor"],
+            dependencies: ["BenchSupport", "PipelineModels", "PipelineTensor"],
             path: "Sources/VisionBench",
             swiftSettings: swiftSettings
         ),

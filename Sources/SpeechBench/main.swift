@@ -9,27 +9,16 @@
 // `seconds=S mel=M encode=E decode=D tokens=N text=...` for the best run on stdout. With
 // `vad`: chunk probabilities and speech segments with the default options, printed as
 // `seconds=S chunks=N segments=[start-end …]` (samples).
+import BenchSupport
 import Foundation
 import PipelineModels
 import PipelineTensor
 
-var positional: [String] = []
-var options: [String: Int] = [:]
-var arguments = Array(CommandLine.arguments.dropFirst())[...]
-while let argument = arguments.popFirst() {
-    if argument.hasPrefix("--"), let value = arguments.popFirst().flatMap({ Int($0) }) {
-        options[String(argument.dropFirst(2))] = value
-    } else {
-        positional.append(argument)
-    }
-}
-let vad = positional.first == "vad"
-if vad { positional.removeFirst() }
-guard positional.count == 2 else {
-    FileHandle.standardError.write(Data(
-        "usage: speech-bench [vad] <model-folder> <samples.f32> [--threads 2] [--runs 3]\n".utf8))
-    exit(2)
-}
+var arguments = BenchArguments()
+let vad = arguments.positional.first == "vad"
+if vad { arguments.positional.removeFirst() }
+arguments.require(2, usage: "speech-bench [vad] <model-folder> <samples.f32> [--threads 2] [--runs 3]")
+let positional = arguments.positional, options = arguments.options
 
 /// Times Silero VAD (probabilities and segments) on `samples`: best of `runs` after a warm-up.
 func benchVAD(folder: String, samples: [Float], runs: Int) throws {
@@ -54,13 +43,13 @@ do {
         (0..<raw.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
     }
     if vad {
-        try benchVAD(folder: positional[0], samples: samples, runs: max(1, options["runs"] ?? 3))
+        try benchVAD(folder: positional[0], samples: samples, runs: arguments.runs)
         exit(0)
     }
     let model = try WhisperModel(directory: URL(fileURLWithPath: positional[0]))
     _ = model.transcribe(samples)
     var best = (total: Double.infinity, mel: 0.0, encode: 0.0, decode: 0.0, tokens: 0, text: "")
-    for _ in 0..<max(1, options["runs"] ?? 3) {
+    for _ in 0..<arguments.runs {
         var (mel, encode, decode, tokens, text) = (0.0, 0.0, 0.0, 0, "")
         let start = Date()
         for offset in stride(from: 0, to: samples.count, by: WhisperMel.windowSamples) {
@@ -83,6 +72,5 @@ do {
     func f(_ x: Double) -> String { String(format: "%.4f", x) }
     print("seconds=\(f(best.total)) mel=\(f(best.mel)) encode=\(f(best.encode)) decode=\(f(best.decode)) tokens=\(best.tokens) text=\(best.text)")
 } catch {
-    FileHandle.standardError.write(Data("speech-bench: \(error)\n".utf8))
-    exit(1)
+    fail("speech-bench", error)
 }

@@ -5,24 +5,14 @@
 // images.f32 holds N prepared images, float32 [N, 3, 224, 224]. Runs them through the
 // network `--batch` at a time, `--runs` times after one warm-up, and prints
 // `images=N seconds=S rate=R` for the best run on stdout.
+import BenchSupport
 import Foundation
 import PipelineModels
 import PipelineTensor
 
-var positional: [String] = []
-var options: [String: Int] = [:]
-var arguments = Array(CommandLine.arguments.dropFirst())[...]
-while let argument = arguments.popFirst() {
-    if argument.hasPrefix("--"), let value = arguments.popFirst().flatMap({ Int($0) }) {
-        options[String(argument.dropFirst(2))] = value
-    } else {
-        positional.append(argument)
-    }
-}
-guard positional.count == 2 else {
-    FileHandle.standardError.write(Data("usage: vision-bench <model.safetensors> <images.f32> [--batch 8] [--threads 2] [--runs 3]\n".utf8))
-    exit(2)
-}
+let arguments = BenchArguments()
+arguments.require(2, usage: "vision-bench <model.safetensors> <images.f32> [--batch 8] [--threads 2] [--runs 3]")
+let positional = arguments.positional, options = arguments.options
 
 do {
     BLAS.setThreads(options["threads"] ?? 2)
@@ -40,14 +30,8 @@ do {
         }
     }
     try pass()
-    var best = Double.infinity
-    for _ in 0..<max(1, options["runs"] ?? 3) {
-        let start = Date()
-        try pass()
-        best = min(best, Date().timeIntervalSince(start))
-    }
+    let best = try bestSeconds(runs: arguments.runs, pass)
     print("images=\(count) seconds=\(String(format: "%.4f", best)) rate=\(String(format: "%.1f", Double(count) / best))")
 } catch {
-    FileHandle.standardError.write(Data("vision-bench: \(error)\n".utf8))
-    exit(1)
+    fail("vision-bench", error)
 }
