@@ -107,27 +107,33 @@ do {
     print("model: \((path as NSString).lastPathComponent), threads \(threads)")
     print("head.prompt: \(items) reviews, tasks \(tasks.keys.sorted().joined(separator: ", ")) (reply \(replyTokens) tokens), "
           + "shared instruction \(systemTokens) tokens (system turn)")
+    // Each round: a fresh prefix cache, then every review through both nodes, reuse off then
+    // on, each timed alone, so both modes see the same machine load as it changes.
     var rates: [Bool: [Double]] = [false: [], true: []]
     var records: [Bool: [Value]] = [:]
     for run in 1...arguments.runs {
-        for reuse in [false, true] {
-            model.prefixes.reset()
-            let node = try harness(reuse: reuse)
-            var out: [Value] = []
-            let t = try seconds {
-                for (i, text) in texts.enumerated() { out += try node.process(.string(text), item: "r\(i)").map(\.value) }
+        model.prefixes.reset()
+        let nodes = [false: try harness(reuse: false), true: try harness(reuse: true)]
+        var spent: [Bool: Double] = [false: 0, true: 0]
+        var out: [Bool: [Value]] = [false: [], true: []]
+        for (i, text) in texts.enumerated() {
+            for reuse in [false, true] {
+                spent[reuse]! += try seconds { out[reuse]! += try nodes[reuse]!.process(.string(text), item: "r\(i)").map(\.value) }
             }
-            rates[reuse]!.append(Double(items) / t)
-            if let earlier = records[reuse], earlier != out { throw NodeError("run \(run): records differ between runs") }
-            records[reuse] = out
-            let stats = model.prefixes.statistics
-            print(String(format: "  run %d reuse %@: %.2f items/s (%.1f s)", run, reuse ? "on " : "off", Double(items) / t, t)
-                  + (reuse ? ", \(stats.hits) hits, \(stats.reusedTokens) tokens reused, \(stats.stored) prefixes kept" : ""))
         }
+        for reuse in [false, true] {
+            rates[reuse]!.append(Double(items) / spent[reuse]!)
+            if let earlier = records[reuse], earlier != out[reuse]! { throw NodeError("run \(run): records differ between runs") }
+            records[reuse] = out[reuse]!
+        }
+        let stats = model.prefixes.statistics
+        print(String(format: "  run %d: reuse off %.3f items/s (%.1f s), reuse on %.3f items/s (%.1f s); ", run,
+                     Double(items) / spent[false]!, spent[false]!, Double(items) / spent[true]!, spent[true]!)
+              + "\(stats.hits) hits, \(stats.reusedTokens) tokens reused, \(stats.stored) prefixes kept")
     }
     print("records identical with and without reuse: \(records[false] == records[true] ? "yes" : "NO")")
     let off = rates[false]!, on = rates[true]!
-    print(String(format: "head.prompt items/s: reuse off median %.2f best %.2f; reuse on median %.2f best %.2f; speed-up median %.2fx best %.2fx",
+    print(String(format: "head.prompt items/s: reuse off median %.3f best %.3f; reuse on median %.3f best %.3f; speed-up median %.2fx best %.2fx",
                  median(off), off.max()!, median(on), on.max()!, median(on) / median(off), on.max()! / off.max()!))
 
     // Choice scoring: one prompt (instruction + a review), four multi-token choices.
