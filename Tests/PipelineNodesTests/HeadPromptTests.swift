@@ -1,8 +1,9 @@
 import Foundation
 import PipelineCore
 import PipelineModels
-import PipelineNodes
+@testable import PipelineNodes
 import PipelineTesting
+import Synchronization
 import Testing
 
 /// SmolLM2 is in the model folder, or CI runs (where its absence must fail, not skip).
@@ -70,6 +71,38 @@ struct HeadPromptTests {
         // From the second item on, prompts start from the kept system message and instructions.
         #expect(model.prefixes.statistics.hits >= 2 * (Self.reviews.count - 2))
         #expect(model.prefixes.statistics.reusedTokens > 60)
+    }
+
+    /// Two node copies on two threads share the model and its prefix cache: each gives the
+    /// records a lone node without reuse gives.
+    @Test("node copies on several threads share the prefix cache safely", .enabled(if: headPromptModelAvailable))
+    func concurrentCopies() throws {
+        let model = try LoadedModel.shared(path: LoadedModel.resolve(Self.modelName))
+        model.prefixes.reset()
+        let plain = try Self.harness(reuse: false)
+        let expected = try Self.reviews.enumerated().map { i, review in try plain.process(.string(review), item: "r\(i)").map(\.value) }
+        // Each thread drives only its own harness (node copy), as the scheduler does.
+        nonisolated(unsafe) let copies = try (0..<2).map { _ in try Self.harness(reuse: true) }
+        let results = Mutex<[Int: [[Value]]]>([:])
+        DispatchQueue.concurrentPerform(iterations: copies.count) { copy in
+            let got = Self.reviews.enumerated().map { i, review in
+                (try? copies[copy].process(.string(review), item: "r\(i)").map(\.value)) ?? []
+            }
+            results.withLock { $0[copy] = got }
+        }
+        for copy in 0..<copies.count { #expect(results.withLock { $0[copy] } == expected, "copy \(copy)") }
+        #expect(model.prefixes.statistics.hits > 0)
+    }
+
+    @Test("prompt templates: {name} placeholders, other braces literal")
+    func placeholders() {
+        #expect(PromptTask.pieces(of: "Say {text} as JSON {\"a\": 1} {not a name} {x_1}{") == [
+            .literal("Say "), .field("text"), .literal(" as JSON {\"a\": 1} {not a name} "), .field("x_1"), .literal("{"),
+        ])
+        let (tasks, findings) = PromptTask.parse(.object(["t": .object(["prompt": .string("{a}-{b}"), "max_tokens": .int(3)])]))
+        #expect(findings.isEmpty && tasks.first?.fields == ["a", "b"] && tasks.first?.kind == .text(maxTokens: 3, stop: []))
+        if case .success(let s) = tasks[0].render({ $0 == "a" ? "1" : "2" }) { #expect(s == "1-2") } else { Issue.record("render failed") }
+        #expect(PromptTask.parse(.string("x")).findings.first?.message.contains("expected a map") == true)
     }
 
     @Test("record inputs fill {field} placeholders; a missing field fails the item with its name",
