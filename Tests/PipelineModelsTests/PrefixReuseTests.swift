@@ -13,12 +13,22 @@ enum PrefixModels {
         FileManager.default.fileExists(atPath: modelFolder + "/" + name) || ProcessInfo.processInfo.environment["CI"] != nil
     }
 
-    /// The shared loaded model (its prefix cache emptied), failing the test when it is missing.
-    static func load(_ name: String) throws -> LoadedModel {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var loaded: [String: LoadedModel] = [:]
+
+    /// The model loaded for `suite` alone (its prefix cache emptied), failing the test when the
+    /// file is missing. Not `LoadedModel.shared`: suites run in parallel in one process, and
+    /// one suite's prefix statistics must not see another's prompts.
+    static func load(_ name: String, suite: String = #fileID) throws -> LoadedModel {
         let path = try #require(model(name), "model \(name) is missing from \(modelFolder)")
-        let loaded = try LoadedModel.shared(path: path)
-        loaded.prefixes.reset()
-        return loaded
+        let m = try lock.withLock {
+            if let m = loaded[suite + "/" + name] { return m }
+            let m = try LoadedModel(path: path)
+            loaded[suite + "/" + name] = m
+            return m
+        }
+        m.prefixes.reset()
+        return m
     }
 
     /// A ~70-token shared instruction and three items, as a chat (SmolLM2) or plain text (Gemma 3, a base model).
