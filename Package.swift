@@ -123,6 +123,13 @@ let package = Package(
             name: "BenchSupport",
             swiftSettings: swiftSettings
         ),
+        // Benchmark driver for scripts/bench-prompt.
+        .executableTarget(
+            name: "prompt-bench",
+            dependencies: ["BenchSupport", "PipelineCore", "PipelineModels", "PipelineNodes"],
+            path: "Sources/PromptBench",
+            swiftSettings: swiftSettings
+        ),
         // Benchmark driver for scripts/bench-speech.
         .executableTarget(
             name: "speech-bench",

@@ -44,5 +44,6 @@ public enum BuiltinNodes {
         Delay.self,
         // Models
         LLMGenerate.self,
+        HeadPrompt.self,
     ]
 }

@@ -532,9 +532,30 @@ struct LoadPass {
                 error(node ?? entryNode, "missing required option '\(spec.name)' for type '\(type.type)'", hint: issue.hint)
             case .invalid(let spec, let problem):
                 error(valueNodes[spec.name], "option '\(spec.name)' of node '\(id)': \(problem)", hint: issue.hint)
+            case .finding(let spec, let finding):
+                error(Self.node(at: finding, in: valueNodes[spec.name]), "option '\(spec.name)' of node '\(id)': \(finding)",
+                      hint: finding.hint)
             }
         }
         return options
+    }
+
+    /// The YAML node a finding's path leads to from an option's value (its key when the
+    /// finding is about the key), or the deepest node the path reaches.
+    static func node(at finding: OptionFinding, in root: Yams.Node?) -> Yams.Node? {
+        var node = root
+        for (i, part) in finding.path.enumerated() {
+            guard let current = node else { return nil }
+            if let map = current.mapping, let entry = map.first(where: { $0.key.scalar?.string == part }) {
+                if finding.atKey && i == finding.path.count - 1 { return entry.key }
+                node = entry.value
+            } else if let list = current.sequence, let index = Int(part), list.indices.contains(index) {
+                node = list[index]
+            } else {
+                return current
+            }
+        }
+        return node
     }
 
     // MARK: Edges

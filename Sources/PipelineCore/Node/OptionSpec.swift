@@ -35,11 +35,15 @@ public struct OptionSpec: Sendable {
     public let defaultValue: Value?
     public let range: ClosedRange<Double>?
     public let doc: String
+    /// Checks a structured value past its kind, each problem with its place in the value, so
+    /// validation reports it at that line; nil when the kind alone decides.
+    public let check: (@Sendable (Value) -> [OptionFinding])?
 
     public init(
         _ name: String, _ kind: Kind, required: Bool = false, default defaultValue: Value? = nil,
-        range: ClosedRange<Double>? = nil, doc: String
+        range: ClosedRange<Double>? = nil, doc: String, check: (@Sendable (Value) -> [OptionFinding])? = nil
     ) {
+        self.check = check
         self.name = name
         self.kind = kind
         self.required = required

@@ -25,12 +25,14 @@ public enum OptionIssue: Sendable, CustomStringConvertible {
     case unknown(String, known: [String])
     case missing(OptionSpec)
     case invalid(OptionSpec, OptionProblem)
+    /// A problem inside the value, found by the spec's `check`.
+    case finding(OptionSpec, OptionFinding)
 
     /// The option the issue is about.
     public var name: String {
         switch self {
         case .unknown(let name, _): return name
-        case .missing(let spec), .invalid(let spec, _): return spec.name
+        case .missing(let spec), .invalid(let spec, _), .finding(let spec, _): return spec.name
         }
     }
 
@@ -39,6 +41,7 @@ public enum OptionIssue: Sendable, CustomStringConvertible {
         case .unknown(let name, _): return "unknown option '\(name)'"
         case .missing(let spec): return "missing required option '\(spec.name)'"
         case .invalid(let spec, let problem): return "option '\(spec.name)': \(problem)"
+        case .finding(let spec, let finding): return "option '\(spec.name)': \(finding)"
         }
     }
 
@@ -47,6 +50,7 @@ public enum OptionIssue: Sendable, CustomStringConvertible {
         case .unknown(let name, let known): return Suggestions.hint(for: name, in: known, noun: "option")
         case .missing(let spec): return "\(spec.name) (\(spec.kind.name)): \(spec.doc)"
         case .invalid(let spec, _): return spec.doc.isEmpty ? nil : spec.doc
+        case .finding(_, let finding): return finding.hint
         }
     }
 }
@@ -64,7 +68,9 @@ extension Options {
         for spec in specs {
             if let raw = given[spec.name] {
                 switch spec.coerce(raw) {
-                case .success(let v): values[spec.name] = v
+                case .success(let v):
+                    values[spec.name] = v
+                    issues += spec.check?(v).map { .finding(spec, $0) } ?? []
                 case .failure(let problem): issues.append(.invalid(spec, problem))
                 }
             } else if let d = spec.defaultValue {

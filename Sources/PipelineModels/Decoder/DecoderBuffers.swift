@@ -6,6 +6,9 @@ import PipelineTensor
 /// quantized activations. A session keeps one for single steps; a prompt chunk gets its own.
 final class DecoderBuffers {
     let positions: Int
+    /// How many of the last positions get logits (one row of the vocabulary each) when a
+    /// forward pass is asked for logits: 1 for generation, every position for scoring.
+    var logitRows = 1
     /// Floats of one position of `x`, `h`, `projected` and `down`.
     let width: Int
     let x, h, q, k, v, attention, projected, gate, up, act, down: UnsafeMutablePointer<Float>

@@ -14,12 +14,14 @@ struct DecoderEmbeddings {
         output = try weights.optionalMatrix("output.weight", [c.width, c.vocabSize]) ?? tokens
     }
 
-    /// The last position of `b.x` normed into `b.h` and multiplied into `logits`, traced as
-    /// llama.cpp's result_norm.
+    /// The last `b.logitRows` positions of `b.x` normed into `b.h` and multiplied into
+    /// `logits` (one vocabulary row each), traced as llama.cpp's result_norm. Each row is
+    /// what a single step at that position computes, bit for bit.
     func logits(_ b: DecoderBuffers, norm: RMSNorm, session s: DecoderSession, into logits: UnsafeMutablePointer<Float>,
                 threads: Int) {
-        norm(b.x + (b.positions - 1) * outputNorm.count, outputNorm, into: b.h)
-        s.dump("result_norm", b.h, outputNorm.count)
-        b.multiply([(output, logits)], input: b.h, count: 1, threads: threads)
+        let rows = b.logitRows, w = outputNorm.count
+        norm(b.x + (b.positions - rows) * w, outputNorm, into: b.h, rows: rows)
+        s.dump("result_norm", b.h, rows * w)
+        b.multiply([(output, logits)], input: b.h, count: rows, threads: threads)
     }
 }

@@ -44,7 +44,7 @@ public final class DecoderSession: LanguageModelSession {
         guard embedding.count == config.width else {
             throw ModelError.badShape(tensor: "input embedding", expected: [config.width], got: [embedding.count])
         }
-        run([embedding], in: buffers, logits: true)
+        run([embedding], in: buffers, logits: logits)
         return Array(UnsafeBufferPointer(start: logits, count: config.vocabSize))
     }
 
@@ -61,10 +61,47 @@ public final class DecoderSession: LanguageModelSession {
         while start < tokens.count {
             let end = min(tokens.count, start + Self.chunkSize)
             let inputs = try tokens[start..<end].map(embedding(of:))
-            run(inputs, in: DecoderBuffers(config, positions: inputs.count), logits: end == tokens.count)
+            run(inputs, in: DecoderBuffers(config, positions: inputs.count), logits: end == tokens.count ? logits : nil)
             start = end
         }
         return Array(UnsafeBufferPointer(start: logits, count: config.vocabSize))
+    }
+
+    /// Feeds `tokens` and returns the logits after each of them (row i: the logits for the
+    /// token after tokens[i]), bit-identical to stepping them one at a time: how a list of
+    /// choices is scored in one pass per choice. Chunked like `prefill`.
+    public func prefillAll(_ tokens: [Int]) throws -> [[Float]] {
+        guard trace == nil else { return try tokens.map(step) }
+        let vocab = config.vocabSize
+        var rows: [[Float]] = []
+        rows.reserveCapacity(tokens.count)
+        var start = 0
+        while start < tokens.count {
+            let end = min(tokens.count, start + Self.chunkSize)
+            let inputs = try tokens[start..<end].map(embedding(of:))
+            let b = DecoderBuffers(config, positions: inputs.count)
+            b.logitRows = inputs.count
+            let out = UnsafeMutablePointer<Float>.allocate(capacity: inputs.count * vocab)
+            defer { out.deallocate() }
+            run(inputs, in: b, logits: out)
+            for t in 0..<inputs.count { rows.append(Array(UnsafeBufferPointer(start: out + t * vocab, count: vocab))) }
+            start = end
+        }
+        return rows
+    }
+
+    /// A copy of the KV cache of every position fed so far.
+    public func snapshot() -> KVSnapshot { cache.snapshot(positions: position) }
+
+    /// Replaces this session's state with a snapshot's: it continues as the session that was
+    /// snapshotted did after its `positions` tokens (the logits of the last one are not kept).
+    public func restore(_ snapshot: KVSnapshot) throws {
+        guard snapshot.width == config.kvWidth, snapshot.keys.count == config.layers else {
+            throw ModelError.badShape(tensor: "KV snapshot", expected: [config.layers, config.kvWidth],
+                                      got: [snapshot.keys.count, snapshot.width])
+        }
+        cache.restore(snapshot)
+        position = snapshot.positions
     }
 
     private func embedding(of token: Int) throws -> [Float] {
@@ -75,13 +112,13 @@ public final class DecoderSession: LanguageModelSession {
     }
 
     /// `inputs` (one per position, `width` floats each) at the next positions.
-    private func run(_ inputs: [[Float]], in b: DecoderBuffers, logits wantLogits: Bool) {
+    private func run(_ inputs: [[Float]], in b: DecoderBuffers, logits out: UnsafeMutablePointer<Float>?) {
         let w = config.width
         if position + inputs.count > cache.capacity { cache.grow(to: position + inputs.count, keeping: position) }
         for (t, input) in inputs.enumerated() {
             input.withUnsafeBufferPointer { (b.x + t * w).update(from: $0.baseAddress!, count: w) }
         }
-        model.forward(b, session: self, logits: wantLogits ? logits : nil)
+        model.forward(b, session: self, logits: out)
         position += inputs.count
     }
 }

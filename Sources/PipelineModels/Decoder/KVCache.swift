@@ -42,6 +42,51 @@ final class KVCache {
         scratch = .init(repeating: 0, count: workers * (2 * newCapacity + headSize))
     }
 
+    /// The first `positions` positions of every layer, copied out (keys as stored; values
+    /// one row per value dimension, `positions` long).
+    func snapshot(positions n: Int) -> KVSnapshot {
+        precondition(n <= capacity, "KV snapshot of \(n) positions past the capacity \(capacity)")
+        var snapKeys: [[UInt16]] = [], snapValues: [[UInt16]] = []
+        snapKeys.reserveCapacity(layers)
+        snapValues.reserveCapacity(layers)
+        for l in 0..<layers {
+            snapKeys.append(Array(keys[l][0..<(n * width)]))
+            var t = [UInt16](repeating: 0, count: n * width)
+            values[l].withUnsafeBufferPointer { src in
+                t.withUnsafeMutableBufferPointer { dst in
+                    for row in 0..<width {
+                        (dst.baseAddress! + row * n).update(from: src.baseAddress! + row * capacity, count: n)
+                    }
+                }
+            }
+            snapValues.append(t)
+        }
+        return KVSnapshot(positions: n, width: width, keys: snapKeys, values: snapValues)
+    }
+
+    /// Puts a snapshot's positions back at 0..<snapshot.positions, growing the cache as needed.
+    /// Value rows past them are zeroed, as in a fresh cache, so a restored cache reads exactly
+    /// as one that evaluated the prefix itself (attention sums whole 32-position blocks).
+    func restore(_ s: KVSnapshot) {
+        precondition(s.width == width && s.keys.count == layers, "KV snapshot of another model's shape")
+        let n = s.positions
+        grow(to: n, keeping: 0)
+        for l in 0..<layers {
+            keys[l].withUnsafeMutableBufferPointer { dst in
+                s.keys[l].withUnsafeBufferPointer { dst.baseAddress!.update(from: $0.baseAddress!, count: n * width) }
+            }
+            values[l].withUnsafeMutableBufferPointer { dst in
+                s.values[l].withUnsafeBufferPointer { src in
+                    for row in 0..<width {
+                        let at = dst.baseAddress! + row * capacity
+                        at.update(from: src.baseAddress! + row * n, count: n)
+                        (at + n).update(repeating: 0, count: capacity - n)
+                    }
+                }
+            }
+        }
+    }
+
     /// Stores one position's keys and values (f32, rounded to f16 as llama.cpp's cache copy does).
     func store(layer: Int, position: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>) {
         precondition(position < capacity, "KV cache position \(position) past its capacity \(capacity)")

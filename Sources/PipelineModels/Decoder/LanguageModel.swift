@@ -45,6 +45,12 @@ public protocol LanguageModelSession: AnyObject {
     func step(embedding: [Float]) throws -> [Float]
     /// Feeds the prompt and returns the logits after its last token, bit-identical to stepping.
     func prefill(_ tokens: [Int]) throws -> [Float]
+    /// Feeds `tokens` and returns the logits after each of them, bit-identical to stepping.
+    func prefillAll(_ tokens: [Int]) throws -> [[Float]]
+    /// A copy of the KV cache of every position fed so far.
+    func snapshot() -> KVSnapshot
+    /// Continues from a snapshot of a session of the same model, as if its tokens had been fed.
+    func restore(_ snapshot: KVSnapshot) throws
 }
 
 /// Models by `general.architecture`.

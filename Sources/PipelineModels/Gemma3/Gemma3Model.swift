@@ -154,14 +154,14 @@ public final class Gemma3Model: DecoderModel, @unchecked Sendable {
         }
         guard let logits else { return }
         embeddings.logits(b, norm: norm, session: s, into: logits, threads: threads)
-        softcap(logits)
+        softcap(logits, count: b.logitRows * c.vocabSize)
         s.dump("result_output", logits, c.vocabSize)
     }
 
     /// llama.cpp's logit soft cap: c * tanh(x / c), as three ops.
-    func softcap(_ logits: UnsafeMutablePointer<Float>) {
+    func softcap(_ logits: UnsafeMutablePointer<Float>, count: Int) {
         let cap = config.logitSoftcap
         guard cap != 0 else { return }
-        for i in 0..<config.vocabSize { logits[i] = tanhf(logits[i] * (1 / cap)) * cap }
+        for i in 0..<count { logits[i] = tanhf(logits[i] * (1 / cap)) * cap }
     }
 }

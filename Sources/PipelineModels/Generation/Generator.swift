@@ -12,6 +12,8 @@ public struct GenerationRequest: Sendable {
     public var prefix: [[Float]] = []
     /// Generate past end-of-text tokens (benchmarks that need a fixed count).
     public var ignoreEndOfText = false
+    /// Whether the prompt starts from (and adds to) the model's kept prefixes (not with `prefix` vectors).
+    public var reuse = PrefixReuse.off
 
     public init(prompt: [Int], maxTokens: Int = 256, sampling: SamplingOptions = .init(), stop: [String] = []) {
         self.prompt = prompt
@@ -50,11 +52,18 @@ extension LoadedModel {
         guard request.prefix.count + request.prompt.count < limit else {
             throw GenerationError.contextOverflow(promptTokens: request.prefix.count + request.prompt.count, contextLength: limit)
         }
-        let session = model.makeSession()
         let clock = ContinuousClock()
         let start = clock.now
-        for vector in request.prefix { _ = try session.step(embedding: vector) }
-        var logits = try session.prefill(request.prompt)
+        let session: any LanguageModelSession
+        var logits: [Float]
+        if request.prefix.isEmpty {
+            let prefilled = try prefill(request.prompt, reuse: request.reuse)
+            (session, logits) = (prefilled.session, prefilled.logits)
+        } else {
+            session = model.makeSession()
+            for vector in request.prefix { _ = try session.step(embedding: vector) }
+            logits = try session.prefill(request.prompt)
+        }
         let prefillEnd = clock.now
         var sampler = Sampler(request.sampling)
         var history = request.prompt

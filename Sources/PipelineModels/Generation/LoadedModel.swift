@@ -11,6 +11,8 @@ public final class LoadedModel: @unchecked Sendable {
     public let chatTemplate: ChatTemplate?
     /// Tokens that end a generation (EOS and end-of-turn).
     public let stopTokens: Set<Int>
+    /// Prompt prefixes already evaluated on this model, reused by prompts that start with them.
+    public let prefixes = PrefixCache(budget: PrefixCache.defaultBudget)
 
     public init(path: String) throws {
         self.path = path
