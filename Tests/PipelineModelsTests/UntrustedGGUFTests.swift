@@ -3,10 +3,6 @@ import Testing
 
 @testable import PipelineModels
 
-/// True when SmolLM2's GGUF is in the model folder (or must be, in CI).
-let smolLM2Available = FileManager.default.fileExists(atPath: modelFolder + "/" + LlamaParityTests.file)
-    || ProcessInfo.processInfo.environment["CI"] != nil
-
 /// A downloaded model file is untrusted input: a few changed bytes in a real GGUF must give
 /// an error, never a crash (`Fatal error: failed to allocate 454729673056 bytes` was the
 /// reported one: `llama.block_count` with a high byte set sized a list of blocks).
@@ -14,7 +10,7 @@ let smolLM2Available = FileManager.default.fileExists(atPath: modelFolder + "/" 
 /// The mutation loop is seeded, so every case repeats: `GGUF_MUTATIONS=N` runs more (CI runs
 /// the default 150), `GGUF_SEED=S` another seed. A case loads the model, its tokenizer and
 /// chat template as `pipeline generate` does and, when that succeeds, generates one token.
-@Suite("Untrusted GGUF files", .serialized, .enabled(if: smolLM2Available))
+@Suite("Untrusted GGUF files", .serialized, .enabled(if: modelPresent(smolLM2File)))
 struct UntrustedGGUFTests {
     static let mutations = ProcessInfo.processInfo.environment["GGUF_MUTATIONS"].flatMap(Int.init) ?? 150
     static let seed = ProcessInfo.processInfo.environment["GGUF_SEED"].flatMap(UInt64.init) ?? 20_261_206
