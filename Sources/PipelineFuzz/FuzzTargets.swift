@@ -47,7 +47,7 @@ enum FuzzTargets {
     /// Writes the input to `name` in `folder` and returns its path.
     static func file(_ data: Data, _ name: String) -> String {
         let path = folder + "/" + name
-        FileManager.default.createFile(atPath: path, contents: data)
+        _ = FileManager.default.createFile(atPath: path, contents: data)
         return path
     }
 
@@ -101,12 +101,12 @@ enum FuzzTargets {
         let dir = folder + "/tokenizer"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s", "a", "##b", "."]
-        FileManager.default.createFile(atPath: dir + "/vocab.txt", contents: Data((vocab.joined(separator: "\n") + "\n").utf8))
+        _ = FileManager.default.createFile(atPath: dir + "/vocab.txt", contents: Data((vocab.joined(separator: "\n") + "\n").utf8))
         return dir
     }()
 
     static func tokenizerJSON(_ data: Data) {
-        FileManager.default.createFile(atPath: tokenizerFolder + "/tokenizer.json", contents: data)
+        _ = FileManager.default.createFile(atPath: tokenizerFolder + "/tokenizer.json", contents: data)
         guard let tokenizer = try? WordPieceTokenizer(folder: tokenizerFolder) else { return }
         _ = tokenizer.encodeBatch(["hello worlds", "ab. a", String(repeating: "x", count: 300)])
     }
