@@ -66,6 +66,31 @@ struct YAMLLimitsTests {
         #expect(throws: ValidationFailure.self) { try loader.load(text: Self.bomb(levels: 7), file: "seven.yaml") }
     }
 
+    @Test("a chain of 100,000 anchors, each an alias of the one before, is refused at its depth, not by the stack")
+    func aliasChain() throws {
+        var lines = ["version: 1", "params:", "  a0: &a0 [x]"]
+        for i in 1..<100_000 { lines.append("  a\(i): &a\(i) [*a\(i - 1)]") }
+        lines += ["nodes:", "  - id: src", "    type: gen.sequence", "    with: { count: 1 }"]
+        let failure = try #require(throws: ValidationFailure.self) {
+            try loader.load(text: lines.joined(separator: "\n"), file: "chain.yaml")
+        }
+        let diagnostic = try #require(failure.diagnostics.first)
+        #expect(diagnostic.message.contains("more than \(YAMLLimits.maxDepth) levels"), "\(diagnostic)")
+        #expect(diagnostic.location.line > 3, "\(diagnostic)")
+    }
+
+    @Test("nesting written in place is bounded the same way")
+    func deepInPlace() throws {
+        let depth = YAMLLimits.maxDepth + 10
+        let text = "version: 1\nparams:\n  deep: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            + "\nnodes:\n  - { id: src, type: gen.sequence, with: { count: 1 } }\n"
+        let failure = try #require(throws: ValidationFailure.self) { try loader.load(text: text, file: "deep.yaml") }
+        #expect(failure.diagnostics.first?.message.contains("levels deep") == true, "\(failure)")
+        let shallow = "version: 1\nparams:\n  deep: " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+            + "\nnodes:\n  - { id: src, type: gen.sequence, with: { count: 1 } }\n"
+        #expect(throws: Never.self) { try loader.load(text: shallow, file: "ok.yaml") }
+    }
+
     @Test("a file over the size cap is refused before it is read")
     func oversizedFile() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("yaml-limits-\(getpid())")

@@ -106,6 +106,7 @@ struct LoadPass {
         }
         if let bomb = YAMLLimits.checkExpansion(root, file: file) {
             diagnostics.append(bomb)
+            YAMLLimits.keepAlive(root)
             return nil
         }
         guard let top = root.mapping else {
