@@ -40,6 +40,14 @@ struct UntrustedTemplateTests {
         #expect(error.message.contains("steps") || error.message.contains("grow past"), "\(error)")
     }
 
+    @Test("values nested by repeated literals are refused before their depth threatens the stack")
+    func nestedValues() throws {
+        let error = try renderError("{% set a = [] %}" + String(repeating: "{% set a = [a] %}", count: 100_000) + "{{ a }}")
+        #expect(error.message.contains("nested"), "\(error)")
+        let ok = try JinjaTemplate("{% set a = [] %}" + String(repeating: "{% set a = [a] %}", count: 50) + "{{ a | length }}")
+        #expect(try ok.render([:]) == "1")
+    }
+
     @Test("deep nesting is refused at parse time, not by the stack", arguments: [
         "{{ " + String(repeating: "(", count: 100_000) + "1" + String(repeating: ")", count: 100_000) + " }}",
         "{{ " + String(repeating: "not ", count: 100_000) + "1 }}",

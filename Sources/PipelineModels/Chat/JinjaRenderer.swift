@@ -8,10 +8,26 @@ struct JinjaRenderer {
     static let maxSteps = 1_000_000
     /// The longest string (in bytes), list or output one render makes.
     static let maxLength = 1 << 24
+    /// The most list or mapping literals holding a list or mapping one render evaluates: each
+    /// can nest values one level deeper (`{% set a = [a] %}` repeated), and a nested value is
+    /// printed and freed by recursion, so its depth must stay far below what a thread's stack holds.
+    static let maxNestings = 1_000
     var scopes: [[String: JinjaValue]]
     var steps = 0
+    /// Counts nesting literals (a class: `eval` does not mutate the renderer).
+    final class Nestings { var count = 0 }
+    let nestings = Nestings()
 
     init(scopes: [[String: JinjaValue]]) { self.scopes = scopes }
+
+    /// Counts a literal whose items include a list or mapping, refusing past `maxNestings`.
+    private func countNesting(_ items: [JinjaValue], offset: Int) throws {
+        guard items.contains(where: { if case .array = $0 { true } else if case .dict = $0 { true } else { false } }) else { return }
+        nestings.count += 1
+        guard nestings.count <= Self.maxNestings else {
+            throw JinjaError(message: "more than \(Self.maxNestings) lists or mappings nested in others", offset: offset)
+        }
+    }
 
     mutating func run(_ nodes: [JinjaNode], into out: inout String) throws {
         for node in nodes {
@@ -79,10 +95,14 @@ struct JinjaRenderer {
         switch e {
         case .literal(let v): return v
         case .name(let n, _): return lookup(n)
-        case .list(let items): return .array(try items.map(eval))
+        case .list(let items):
+            let values = try items.map(eval)
+            try countNesting(values, offset: 0)
+            return .array(values)
         case .dict(let pairs):
             var d: [String: JinjaValue] = [:]
             for (k, v) in pairs { d[try eval(k).description] = try eval(v) }
+            try countNesting(Array(d.values), offset: 0)
             return .dict(d)
         case let .attribute(base, name, _):
             let b = try eval(base)
