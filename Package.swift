@@ -158,6 +158,14 @@ let package = Package(
             exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
+        // libFuzzer targets for the parsers of untrusted bytes (scripts/fuzz TARGET SECONDS builds
+        // them with --sanitize=fuzzer); a plain build makes a replayer of inputs through a target.
+        .executableTarget(
+            name: "pipeline-fuzz",
+            dependencies: ["PipelineCore", "PipelineNodes", "PipelineMedia", "PipelineModels"],
+            path: "Sources/PipelineFuzz",
+            swiftSettings: swiftSettings
+        ),
         // The command-line tool.
         .executableTarget(
             name: "PipelineCLI",

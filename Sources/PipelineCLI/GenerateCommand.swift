@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PipelineModels
+import PipelineTensor
 
 /// `pipeline generate`: one completion from a GGUF model, streamed to stdout.
 struct GenerateCommand: ParsableCommand {
@@ -23,7 +24,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Penalty for recently seen tokens (1: off).") var repeatPenalty: Float = 1
     @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
     @Option(help: "A string that ends the completion (repeatable).") var stop: [String] = []
-    @Option(help: "Threads for the matrix products (default: all cores).") var threads: Int?
+    @Option(help: "Threads for every compute pool: the worker pool and OpenBLAS (default: PIPELINE_THREADS, else all cores).")
+    var threads: Int?
 
     func run() throws {
         let sampling = SamplingOptions(
@@ -41,9 +43,13 @@ struct GenerateCommand: ParsableCommand {
         } else {
             prompt = self.prompt!
         }
+        if let threads {
+            WorkerPool.setThreads(threads)
+            BLAS.setThreads(WorkerPool.threads)
+        }
         do {
             let loaded = try LoadedModel.shared(path: LoadedModel.resolve(model))
-            if let threads { loaded.model.threads = threads }
+            loaded.model.threads = WorkerPool.threads
             var text = prompt
             if chat {
                 guard let template = loaded.chatTemplate else {
@@ -61,9 +67,9 @@ struct GenerateCommand: ParsableCommand {
             }
             FileHandle.standardOutput.write(Data("\n".utf8))
             FileHandle.standardError.write(Data((String(
-                format: "%d prompt tokens, %.1f tok/s prefill; %d tokens, %.1f tok/s decode; stopped: %@",
+                format: "%d prompt tokens, %.1f tok/s prefill; %d tokens, %.1f tok/s decode; stopped: %@; threads %d",
                 result.promptTokens, result.prefillTokensPerSecond, result.tokens.count, result.decodeTokensPerSecond,
-                result.finishReason.rawValue) + "\n").utf8))
+                result.finishReason.rawValue, WorkerPool.threads) + "\n").utf8))
         } catch let error as GenerationError {
             Terminal.error("\(error)")
             throw Exit.failed

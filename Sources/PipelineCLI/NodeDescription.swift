@@ -27,6 +27,9 @@ enum NodeDescription {
             lines.append("      \(o.doc)")
         }
         lines.append("node keys (every type): concurrency, ordered, on_error, queue { capacity, policy }")
+        if let publisher = node as? any FilePublisher.Type {
+            lines.append("under `pipeline watch`: \(publisher.watchGuarantee)")
+        }
         lines.append("")
         lines.append("example:")
         let example = node.example.isEmpty ? generatedExample(node) : node.example

@@ -11,8 +11,10 @@ struct WatchCommand: ParsableCommand {
             The pipeline must have one `source.watch` node; --dir and the other flags override its
             options. Progress and the exactly-once ledger survive crashes: restart the same command
             and it resumes. Ctrl-C finishes the items in flight (they are resumed next time if you
-            press it twice). Use per-item sinks (sink.files, image and audio writers): each item's
-            outputs are published (written, fsynced, renamed) before the ledger marks it done.
+            press it twice). Per-item sinks (sink.files, image and audio writers) publish each
+            item's outputs (written, fsynced, renamed) before the ledger marks it done; an
+            appending sink.jsonl has each item's lines appended with its done row, exactly once.
+            `pipeline describe TYPE` states each sink's guarantee.
             """)
 
     @Argument(help: "The pipeline file.") var file: String
@@ -91,6 +93,9 @@ enum WatchLayout {
         let ledgerDir = absolute((WatchSource.ledgerPath(watchNode.options) as NSString).deletingLastPathComponent)
         for node in graph.nodes {
             guard let publisher = node.type as? any FilePublisher.Type else { continue }
+            if let problem = publisher.watchProblem(node.options) {
+                return "node '\(node.id)': \(problem)"
+            }
             for (path, isDirectory) in publisher.publishedPaths(node.options) {
                 let published = absolute(path)
                 if isInside(published, inbox) {

@@ -58,6 +58,10 @@ public final class Ledger: @unchecked Sendable {
                 UNIQUE (path, hash)
             );
             CREATE INDEX IF NOT EXISTS files_state ON files (state);
+            CREATE TABLE IF NOT EXISTS appended (
+                path TEXT PRIMARY KEY,
+                committed INTEGER NOT NULL
+            );
             """)
     }
 
@@ -128,12 +132,47 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    /// Marks a version done with the files it published.
-    public func markDone(_ id: Int64, outputs: [String]) throws {
+    /// Marks a version done with the files it published and, in the same transaction, the
+    /// committed lengths of the shared files its staged appends went to (see `StagedAppend`).
+    public func markDone(_ id: Int64, outputs: [String], appended: [String: Int64] = [:]) throws {
         try locked {
-            try db.query(
-                "UPDATE files SET state = 'done', finished = ?, error = NULL, outputs = ? WHERE id = ?",
-                [.double(now), .text(outputs.joined(separator: "\n")), .int(id)])
+            try db.execute("BEGIN IMMEDIATE")
+            do {
+                try db.query(
+                    "UPDATE files SET state = 'done', finished = ?, error = NULL, outputs = ? WHERE id = ?",
+                    [.double(now), .text(outputs.joined(separator: "\n")), .int(id)])
+                for (path, length) in appended.sorted(by: { $0.key < $1.key }) {
+                    try db.query(
+                        "INSERT INTO appended (path, committed) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET committed = excluded.committed",
+                        [.text(path), .int(length)])
+                }
+                try db.execute("COMMIT")
+            } catch {
+                try? db.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// The committed length of a shared file that items append to, if one was recorded.
+    public func committedLength(of path: String) throws -> Int64? {
+        try locked {
+            try db.query("SELECT committed FROM appended WHERE path = ?", [.text(path)]).first?[0].int
+        }
+    }
+
+    /// Records `length` as the committed length of `path` unless one is recorded: the
+    /// file's length before the first item appends to it.
+    public func recordBaseline(of path: String, length: Int64) throws {
+        try locked {
+            try db.query("INSERT OR IGNORE INTO appended (path, committed) VALUES (?, ?)", [.text(path), .int(length)])
+        }
+    }
+
+    /// Every shared file items append to, with its committed length.
+    public func appendedFiles() throws -> [(path: String, committed: Int64)] {
+        try locked {
+            try db.query("SELECT path, committed FROM appended ORDER BY path").map { ($0[0].text!, $0[1].int!) }
         }
     }
 

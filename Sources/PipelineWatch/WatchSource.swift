@@ -54,6 +54,7 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
     }
 
     private let ledger: Ledger
+    private let committer: AppendCommitter
     private let watcher: FolderWatcher
     private let context: NodeContext
     private let ignoreChanges: Bool
@@ -82,12 +83,16 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
                 patterns: options.strings("patterns")!, ignore: options.strings("ignore")!,
                 settleSeconds: options.double("settle_seconds")!))
         ledger = try Ledger(path: Self.ledgerPath(options))
-        context.observeItems { [weak self] outcome in
+        committer = AppendCommitter(ledger: ledger)
+        // The watch is the run's item committer: appending sinks stage their bytes on the
+        // item, written with its `done` row (exactly once across crashes).
+        context.commitItems { [weak self] outcome in
             self?.finished(outcome)
         }
     }
 
     public func process(_ input: NodeInput, _ output: NodeOutput) throws {
+        for note in try committer.recover() { context.warn(note) }
         let recovered = try ledger.recoverRunning()
         if !recovered.isEmpty {
             context.warn("resuming \(recovered.count) item\(recovered.count == 1 ? "" : "s") a previous run left unfinished")
@@ -166,7 +171,12 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
         guard let flight = inFlight.withLock({ $0.removeValue(forKey: outcome.id) }) else { return }
         do {
             if !outcome.failed {
-                try ledger.markDone(flight.id, outputs: outcome.outputs)
+                do {
+                    try committer.commit(id: flight.id, outputs: outcome.outputs, appends: outcome.appends)
+                } catch {
+                    // Its shared files could not be written: the item is not done; try it again.
+                    try ledger.markFailed(flight.id, error: "\(error)", retryAt: Date().timeIntervalSince1970 + backoff)
+                }
             } else if flight.attempts <= retries {
                 let delay = backoff * pow(2, Double(flight.attempts - 1))
                 try ledger.markFailed(

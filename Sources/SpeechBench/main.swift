@@ -37,7 +37,9 @@ func benchVAD(folder: String, samples: [Float], runs: Int) throws {
 }
 
 do {
-    BLAS.setThreads(options["threads"] ?? (vad ? 1 : 2))
+    // --threads bounds both compute pools: OpenBLAS and the worker pool.
+    WorkerPool.setThreads(options["threads"] ?? (vad ? 1 : 2))
+    BLAS.setThreads(WorkerPool.threads)
     let data = try Data(contentsOf: URL(fileURLWithPath: positional[1]))
     let samples = data.withUnsafeBytes { raw in
         (0..<raw.count / 4).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }

@@ -14,7 +14,9 @@ arguments.require(2, usage: "text-bench <model-folder> <sentences.txt> [--batch 
 let positional = arguments.positional, options = arguments.options
 
 do {
-    BLAS.setThreads(options["threads"] ?? 2)
+    // --threads bounds both compute pools: OpenBLAS and the worker pool.
+    WorkerPool.setThreads(options["threads"] ?? 2)
+    BLAS.setThreads(WorkerPool.threads)
     let encoder = try SentenceEncoder(folder: positional[0])
     let sentences = try String(contentsOfFile: positional[1], encoding: .utf8).split(separator: "\n").map(String.init)
     let batch = options["batch"] ?? 32

@@ -15,7 +15,9 @@ arguments.require(2, usage: "vision-bench <model.safetensors> <images.f32> [--ba
 let positional = arguments.positional, options = arguments.options
 
 do {
-    BLAS.setThreads(options["threads"] ?? 2)
+    // --threads bounds both compute pools: OpenBLAS and the worker pool.
+    WorkerPool.setThreads(options["threads"] ?? 2)
+    BLAS.setThreads(WorkerPool.threads)
     let model = try EfficientNetModel(path: positional[0])
     let bytes = try Data(contentsOf: URL(fileURLWithPath: positional[1]))
     let side = model.config.imageSize, perImage = 3 * side * side

@@ -57,7 +57,7 @@ enum CLI {
         let process = Process()
         let outPath: String, errPath: String
 
-        init(_ arguments: [String], in directory: String) throws {
+        init(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws {
             let binary = try #require(CLI.binary, "no pipeline binary: build it, or set PIPELINE_BIN")
             outPath = directory + "/.stdout-\(UUID())"
             errPath = directory + "/.stderr-\(UUID())"
@@ -65,6 +65,9 @@ enum CLI {
             FileManager.default.createFile(atPath: errPath, contents: nil)
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             process.currentDirectoryURL = URL(fileURLWithPath: directory)
             process.standardOutput = FileHandle(forWritingAtPath: outPath)
             process.standardError = FileHandle(forWritingAtPath: errPath)

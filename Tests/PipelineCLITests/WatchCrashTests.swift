@@ -9,16 +9,18 @@ import Glibc
 
 /// `pipeline watch` killed with SIGKILL at random moments and restarted.
 ///
-/// CI runs 5 kills over 30 files. A longer run: `WATCH_CRASH_KILLS=20 WATCH_CRASH_FILES=100
-/// swift test --filter WatchCrash`.
+/// Every run does 5 kills over 30 files; CI (or `WATCH_CRASH_HEAVY=1`) also runs the heavy
+/// case, 12 kills over 300 files (about a minute). Other sizes: `WATCH_CRASH_KILLS=20
+/// WATCH_CRASH_FILES=100 swift test --filter WatchCrash`.
 @Suite("Watch crash safety", .serialized)
 struct WatchCrashTests {
     static let environment = ProcessInfo.processInfo.environment
     let kills = Int(environment["WATCH_CRASH_KILLS"] ?? "") ?? 5
     let files = Int(environment["WATCH_CRASH_FILES"] ?? "") ?? 30
 
-    /// Source -> slow stage -> read -> one output file per input, plus an append-only log
-    /// with one line per processing attempt (written by a second branch).
+    /// Source -> slow stage -> read -> one output file per input, plus an appending JSONL
+    /// log with one line per input (written by a second branch): exactly once per file,
+    /// whatever the kills.
     static func pipeline(root: String) -> String {
         """
         version: 1
@@ -49,8 +51,18 @@ struct WatchCrashTests {
         String(repeating: "file \(i) line\n", count: 200)
     }
 
-    @Test("every input gets exactly one complete output; only items in flight at a kill run again, once per kill")
+    @Test("every input gets exactly one complete output file and exactly one appended line; only items in flight at a kill run again")
     func killAndRestart() throws {
+        try Self.killAndRestart(kills: kills, files: files)
+    }
+
+    @Test("heavy: 12 SIGKILLs over 300 files, each file's output and line exactly once",
+          .enabled(if: environment["WATCH_CRASH_HEAVY"] != nil || environment["CI"] != nil))
+    func heavyKillAndRestart() throws {
+        try Self.killAndRestart(kills: 12, files: 300)
+    }
+
+    static func killAndRestart(kills: Int, files: Int) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("watch-crash-\(UUID())").path
         try FileManager.default.createDirectory(atPath: root + "/inbox", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -85,23 +97,42 @@ struct WatchCrashTests {
         let ledger = try Ledger(path: root + "/inbox/.pipeline/ledger.sqlite")
         #expect(try ledger.counts() == [.done: files, .queued: 0, .running: 0, .failed: 0])
 
-        // Attempts per file from the append-only log (a kill may cut its last line short).
-        var attempts: [String: Int] = [:]
+        // The appending JSONL sink: every line whole, each input's line exactly once.
         let log = try String(contentsOfFile: root + "/attempts.jsonl", encoding: .utf8)
-        for line in log.split(separator: "\n") {
-            guard line.hasPrefix("\""), line.hasSuffix("\"") else { continue }
-            attempts[String(line.dropFirst().dropLast()), default: 0] += 1
+        #expect(log.hasSuffix("\n"), "the log ends in a cut line")
+        var lines: [String: Int] = [:]
+        for line in log.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+            #expect(line.hasPrefix("\"") && line.hasSuffix("\""), "not a whole line: \(line)")
+            lines[String(line.dropFirst().dropLast()), default: 0] += 1
         }
+        #expect(lines.count == files)
+        // Attempts per file from the ledger: only items in flight at a kill ran again.
         var rerun = 0
-        for i in 0..<files {
-            let path = "\(root)/inbox/f\(i).txt"
-            let runs = attempts[path] ?? 0
-            let killsInFlight = inFlightAtKill.filter { $0.contains(path) }.count
-            #expect(runs >= 1, "\(path) never ran")
-            #expect(runs - 1 <= killsInFlight, "\(path) ran \(runs) times but was in flight at \(killsInFlight) kills")
-            rerun += max(0, runs - 1)
+        for entry in try ledger.all() {
+            let killsInFlight = inFlightAtKill.filter { $0.contains(entry.path) }.count
+            #expect(lines[entry.path] == 1, "\(entry.path) has \(lines[entry.path] ?? 0) lines")
+            #expect(entry.attempts >= 1 && entry.attempts - 1 <= killsInFlight,
+                    "\(entry.path) ran \(entry.attempts) times but was in flight at \(killsInFlight) kills")
+            rerun += entry.attempts - 1
         }
-        print("watch crash test: \(files) files, \(kills) kills, \(inFlightAtKill.map(\.count)) in flight at each kill, \(rerun) re-runs")
+        print("watch crash test: \(files) files, \(kills) kills, \(inFlightAtKill.map(\.count)) in flight at each kill, "
+            + "\(rerun) re-runs, \(lines.values.reduce(0, +)) lines for \(lines.count) files")
+    }
+
+    @Test("a sink.jsonl that is not appending is refused by watch with a hint; describe states each sink's guarantee")
+    func nonAppendingJSONLRefused() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("watch-jsonl-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: root + "/inbox", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let text = Self.pipeline(root: root).replacingOccurrences(of: "append: true, ", with: "")
+        try text.write(toFile: root + "/p.yaml", atomically: true, encoding: .utf8)
+        let r = try CLI.run("watch", root + "/p.yaml", "--exit-when-idle", in: root)
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("node 'attempts'") && r.stderr.contains("set `append: true`"), "\(r.stderr)")
+        for sink in ["sink.jsonl", "sink.files", "sink.image", "sink.audio"] {
+            let described = try CLI.run("describe", sink, in: root)
+            #expect(described.stdout.contains("under `pipeline watch`: "), "\(sink): \(described.stdout)")
+        }
     }
 
     @Test("an unreadable file is recorded failed with the reason and the others go on")

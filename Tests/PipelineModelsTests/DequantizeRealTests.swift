@@ -6,7 +6,8 @@ import Testing
 
 /// Our dequantization of real tensors against gguf-py's on the same bytes (golden rows from
 /// scripts/llm-reference/dequant-rows.py).
-@Suite("Dequantization of real tensors")
+@Suite("Dequantization of real tensors",
+       .enabled(if: modelPresent(smolLM2File) && modelPresent(gemma3File)))
 struct DequantizeRealTests {
     @Test("matches gguf-py", arguments: [
         ("SmolLM2-135M-Instruct.Q4_1.gguf", "smollm2", "blk.0.attn_q.weight"),
@@ -17,7 +18,7 @@ struct DequantizeRealTests {
         ("gemma-3-270m-q4_k_m.gguf", "gemma3", "blk.0.ffn_down.weight"),
     ])
     func rows(file: String, folder: String, tensor: String) throws {
-        guard let path = model(file) else { return }
+        let path = try #require(model(file))
         let gguf = try GGUFFile(path: path)
         let info = try #require(gguf.tensor(named: tensor))
         let golden = goldenFolder + "/dequant/\(folder)/\(tensor).\(info.type).f32"

@@ -53,7 +53,7 @@ private let loadedModel: Result<EfficientNetModel, any Error>? = efficientNetFol
 struct EfficientNetParityTests {
     @Test("logits within 1e-3 and identical top-5 on every golden image, as one batch")
     func batchParity() throws {
-        guard let model = try loadedModel?.get() else { return }
+        let model = try #require(try loadedModel?.get())
         let goldens = try EfficientNetGolden.all()
         #expect(goldens.count >= 20)
         let input = try goldens.flatMap { try $0.golden.input() }
@@ -73,7 +73,7 @@ struct EfficientNetParityTests {
 
     @Test("a batch gives what one image at a time gives")
     func batchEqualsSingles() throws {
-        guard let model = try loadedModel?.get() else { return }
+        let model = try #require(try loadedModel?.get())
         let goldens = Array(try EfficientNetGolden.all().prefix(3))
         let inputs = try goldens.map { try $0.golden.input() }
         let batch = try model.forward(inputs.flatMap { $0 }, images: inputs.count, height: 224, width: 224)
@@ -86,7 +86,7 @@ struct EfficientNetParityTests {
 
     @Test("classify(features:) gives the forward pass's logits")
     func classifierAlone() throws {
-        guard let model = try loadedModel?.get() else { return }
+        let model = try #require(try loadedModel?.get())
         let golden = try #require(try EfficientNetGolden.all().first).golden
         let out = try model.forward(try golden.input(), images: 1, height: 224, width: 224)
         #expect(try model.classify(features: out.features) == out.logits)
@@ -94,7 +94,7 @@ struct EfficientNetParityTests {
 
     @Test("bad input sizes are errors")
     func badInput() throws {
-        guard let model = try loadedModel?.get() else { return }
+        let model = try #require(try loadedModel?.get())
         #expect(throws: EfficientNetError.self) { try model.forward([0, 1], images: 1, height: 224, width: 224) }
         #expect(throws: EfficientNetError.self) { try model.forward([], images: 0, height: 224, width: 224) }
         #expect(throws: EfficientNetError.self) { try model.classify(features: [1, 2, 3]) }
@@ -102,7 +102,7 @@ struct EfficientNetParityTests {
 
     @Test("the ImageNet names file has 1000 names")
     func classNames() throws {
-        guard let folder = efficientNetFolder() else { return }
+        let folder = try #require(efficientNetFolder())
         let names = try ClassNames(path: folder + "/imagenet-classes.txt", count: 1000)
         #expect(names[0] == "tench" && names[834] == "suit" && names[5000] == "class 5000")
     }

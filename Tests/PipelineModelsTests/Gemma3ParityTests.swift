@@ -13,7 +13,7 @@ import PipelineTensor
 /// repacked 8-row gemv), GEGLU through ggml's f16 GELU table, and NEOX RoPE with per-layer
 /// bases. Without AVX2 the portable kernels give the same bits for the new types, but the
 /// Q8_0 ones round differently, so there only closeness is required.
-@Suite("Gemma 3 forward pass against llama.cpp", .serialized)
+@Suite("Gemma 3 forward pass against llama.cpp", .serialized, .enabled(if: modelPresent(gemma3File)))
 struct Gemma3ParityTests {
     static let file = "gemma-3-270m-q4_k_m.gguf"
     static let golden = DecoderGolden.load("gemma3")
@@ -23,18 +23,18 @@ struct Gemma3ParityTests {
     /// table alone moves its top logits by 0.47. Without AVX2 only closeness is asked.
     @Test("first-step logits and 64 greedy tokens match llama.cpp", arguments: 0..<5)
     func prompt(_ index: Int) throws {
-        guard model(Self.file) != nil else { return }
+        _ = try #require(model(Self.file))
         let gemma = try #require(Self.shared)
         try DecoderParity.checkPrompt(gemma, try #require(Self.golden?.generate[index]), index: index, eos: 1,
                                       portableTolerance: 1)
     }
 }
 
-@Suite("Gemma 3 batched prefill")
+@Suite("Gemma 3 batched prefill", .enabled(if: modelPresent(gemma3File)))
 struct Gemma3PrefillTests {
     @Test("prefill in chunks equals feeding tokens one by one, bit for bit")
     func prefillMatchesSteps() throws {
-        guard model(Gemma3ParityTests.file) != nil else { return }
+        _ = try #require(model(Gemma3ParityTests.file))
         let gemma = try #require(Gemma3ParityTests.shared)
         // 40 tokens: two chunks (32 + 8).
         let golden = try #require(Gemma3ParityTests.golden?.generate[1])
@@ -45,7 +45,7 @@ struct Gemma3PrefillTests {
 
     @Test("the trace hook gives llama.cpp's names, ending with the logits it returns")
     func trace() throws {
-        guard model(Gemma3ParityTests.file) != nil else { return }
+        _ = try #require(model(Gemma3ParityTests.file))
         let gemma = try #require(Gemma3ParityTests.shared)
         let session = gemma.makeSession()
         var names: [String] = [], last: [Float] = []
@@ -61,7 +61,7 @@ struct Gemma3PrefillTests {
 
     @Test("config: window 512 on all layers but every 6th, RoPE bases 1e6 (global) and 1e4 (local)")
     func config() throws {
-        guard model(Gemma3ParityTests.file) != nil else { return }
+        _ = try #require(model(Gemma3ParityTests.file))
         let gemma = try #require(Gemma3ParityTests.shared)
         #expect(gemma.config.slidingWindow == 512)
         #expect(gemma.config.sliding.enumerated().filter { !$0.element }.map(\.offset) == [5, 11, 17])
@@ -120,9 +120,10 @@ struct ModelRegistryTests {
             == "architecture 'mamba' is not supported (supported: gemma3, llama)")
     }
 
-    @Test("Gemma 3 loads through the registry and LoadedModel with its SentencePiece tokenizer")
+    @Test("Gemma 3 loads through the registry and LoadedModel with its SentencePiece tokenizer",
+          .enabled(if: modelPresent(gemma3File)))
     func gemmaLoads() throws {
-        guard let path = model(Gemma3ParityTests.file) else { return }
+        let path = try #require(model(Gemma3ParityTests.file))
         let loaded = try LoadedModel(path: path)
         #expect(loaded.model is Gemma3Model)
         #expect(loaded.tokenizer is SPMTokenizer)

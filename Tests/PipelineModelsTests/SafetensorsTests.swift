@@ -109,9 +109,9 @@ struct SafetensorsTests {
         #expect(throws: SafetensorsError.self) { try SafetensorsFile(path: "/nonexistent/model.safetensors") }
     }
 
-    @Test("the MiniLM file: 104 tensors, position_ids 0..<512")
+    @Test("the MiniLM file: 104 tensors, position_ids 0..<512", .enabled(if: minilmAvailable))
     func realFile() throws {
-        guard let folder = minilmFolder() else { return }
+        let folder = try #require(minilmFolder())
         let file = try SafetensorsFile(path: folder + "/model.safetensors")
         #expect(file.tensors.count == 104)
         #expect(try file.int64s("embeddings.position_ids", shape: [1, 512]) == (0..<512).map(Int64.init))

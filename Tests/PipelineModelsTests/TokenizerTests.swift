@@ -27,9 +27,9 @@ struct LlamaGolden: Decodable {
 
 @Suite("BPE tokenizer (SmolLM2) against llama.cpp")
 struct TokenizerTests {
-    @Test("the corpus and every prompt tokenize to llama.cpp's ids")
+    @Test("the corpus and every prompt tokenize to llama.cpp's ids", .enabled(if: modelPresent(smolLM2File)))
     func matchesLlamaCpp() throws {
-        guard let path = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
+        let path = try #require(model("SmolLM2-135M-Instruct.Q4_1.gguf"))
         let tokenizer = try BPETokenizer(gguf: try GGUFFile(path: path))
         #expect(tokenizer.preTokenizer == .smollm)
         let golden = try LlamaGolden.load("smollm2")
@@ -38,9 +38,10 @@ struct TokenizerTests {
         }
     }
 
-    @Test("decoding llama.cpp's greedy ids gives llama.cpp's text, and round-trips the corpus")
+    @Test("decoding llama.cpp's greedy ids gives llama.cpp's text, and round-trips the corpus",
+          .enabled(if: modelPresent(smolLM2File)))
     func decodes() throws {
-        guard let path = model("SmolLM2-135M-Instruct.Q4_1.gguf") else { return }
+        let path = try #require(model("SmolLM2-135M-Instruct.Q4_1.gguf"))
         let tokenizer = try BPETokenizer(gguf: try GGUFFile(path: path))
         let golden = try LlamaGolden.load("smollm2")
         for g in golden.generate {
@@ -63,7 +64,7 @@ struct TokenizerTests {
     }
 }
 
-@Suite("SentencePiece tokenizer (Gemma 3) against llama.cpp")
+@Suite("SentencePiece tokenizer (Gemma 3) against llama.cpp", .enabled(if: modelPresent(gemma3File)))
 struct SPMTokenizerTests {
     static let file = "gemma-3-270m-q4_k_m.gguf"
     /// Loaded once for the suite (262144 tokens).
@@ -71,7 +72,7 @@ struct SPMTokenizerTests {
 
     @Test("the corpus and every prompt tokenize to llama.cpp's ids")
     func matchesLlamaCpp() throws {
-        guard model(Self.file) != nil else { return }
+        _ = try #require(model(Self.file))
         let tokenizer = try #require(Self.shared)
         #expect(tokenizer is SPMTokenizer)
         let golden = try LlamaGolden.load("gemma3")
@@ -87,7 +88,7 @@ struct SPMTokenizerTests {
 
     @Test("decoding llama.cpp's greedy ids gives llama.cpp's text, and round-trips the corpus")
     func decodes() throws {
-        guard model(Self.file) != nil else { return }
+        _ = try #require(model(Self.file))
         let tokenizer = try #require(Self.shared)
         let golden = try LlamaGolden.load("gemma3")
         for g in golden.generate {
@@ -106,7 +107,7 @@ struct SPMTokenizerTests {
 
     @Test("special tokens: parsed from text only when asked; end-of-turn ends generation")
     func specials() throws {
-        guard model(Self.file) != nil else { return }
+        _ = try #require(model(Self.file))
         let tokenizer = try #require(Self.shared)
         #expect(tokenizer.encode("<start_of_turn>user", parseSpecial: true, addSpecial: false).first == 105)
         #expect(!tokenizer.encode("<start_of_turn>user", parseSpecial: false, addSpecial: false).contains(105))

@@ -50,7 +50,7 @@ struct WordPieceTests {
 
     @Test("MiniLM: the ids of `tokenizers` for every golden sentence", .enabled(if: minilmAvailable))
     func matchesTokenizers() throws {
-        guard let folder = minilmFolder() else { return }
+        let folder = try #require(minilmFolder())
         let tokenizer = try WordPieceTokenizer(folder: folder)
         let golden = try MiniLMGolden.load(MiniLMGolden.Tokens.self, "tokens")
         #expect(tokenizer.maxLength == golden.max_length)
@@ -66,7 +66,7 @@ struct WordPieceTests {
 
     @Test("MiniLM: the guitar sentence", .enabled(if: minilmAvailable))
     func guitar() throws {
-        guard let folder = minilmFolder() else { return }
+        let folder = try #require(minilmFolder())
         let tokenizer = try WordPieceTokenizer(folder: folder)
         #expect(tokenizer.encode("A man is playing a guitar.") == [101, 1037, 2158, 2003, 2652, 1037, 2858, 1012, 102])
     }

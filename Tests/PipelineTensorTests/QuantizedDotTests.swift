@@ -97,9 +97,8 @@ struct QuantizedDotTests {
 struct BatchedDotTests {
     /// Every output of the several-columns and tiled kernels equals the single dot
     /// product bit for bit (the model's exactness against llama.cpp rests on it).
-    @Test(arguments: [GGMLType.q4_1, .q8_0, .q5_0, .q4_K, .q6_K])
+    @Test(.enabled(if: QuantizedDot.usesAVX2, "the multi-column kernels are AVX2 only"), arguments: [GGMLType.q4_1, .q8_0, .q5_0, .q4_K, .q6_K])
     func sameBitsAsSingle(type: GGMLType) throws {
-        guard QuantizedDot.usesAVX2 else { return }
         let format = try #require(QuantizedDot.activationFormat(for: type))
         let count = type.blockSize == 256 ? 768 : 576, rows = 11, columns = 7
         let weights = randomWeights(type, blocks: rows * count / type.blockSize, seed: 9)
@@ -140,9 +139,8 @@ struct BatchedDotTests {
 struct RowGroupTests {
     /// The repacked kernels give the one-row kernel's bits for every row and column, on
     /// random blocks and on blocks at their extremes, for any group-aligned row range.
-    @Test(arguments: [GGMLType.q4_1, .q8_0])
+    @Test(.enabled(if: QuantizedDot.usesAVX2, "the repacked kernels are AVX2 only"), arguments: [GGMLType.q4_1, .q8_0])
     func sameBitsAsSingle(type: GGMLType) throws {
-        guard QuantizedDot.usesAVX2 else { return }
         let format = try #require(QuantizedDot.activationFormat(for: type))
         let count = 1536, rows = 24, columns = 6  // one group of four columns, then two alone
         var weights = randomWeights(type, blocks: rows * count / 32, seed: 21)

@@ -42,4 +42,33 @@ struct WorkerPoolTests {
         WorkerPool.run(tasks: 4) { i in sum.add(i, ordering: .relaxed) }
         #expect(sum.load(ordering: .relaxed) == 6)
     }
+
+    @Test("setThreads bounds the pool: 1 thread starts no worker, N threads start N-1, while other callers run")
+    func setThreadsBoundsThePool() throws {
+        let original = WorkerPool.threads
+        defer { WorkerPool.setThreads(original) }
+        // Other callers keep running across the changes: a pool is never destroyed under a run.
+        let stop = Atomic<Bool>(false)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            while !stop.load(ordering: .relaxed) {
+                let sum = Atomic<Int>(0)
+                WorkerPool.run(tasks: 6) { i in sum.add(i, ordering: .relaxed) }
+                #expect(sum.load(ordering: .relaxed) == 15)
+            }
+            done.signal()
+        }
+        WorkerPool.setThreads(1)
+        #expect(WorkerPool.threads == 1)
+        let sum = Atomic<Int>(0)
+        WorkerPool.run(tasks: 4) { i in sum.add(i, ordering: .relaxed) }
+        #expect(sum.load(ordering: .relaxed) == 6)
+        let cpus = WorkerPool.availableCPUs
+        WorkerPool.setThreads(cpus + 5)
+        #expect(WorkerPool.threads == cpus, "never more threads than CPUs")
+        WorkerPool.setThreads(0)
+        #expect(WorkerPool.threads == 1)
+        stop.store(true, ordering: .relaxed)
+        done.wait()
+    }
 }

@@ -23,6 +23,12 @@ public struct PipelineLoader: Sendable {
     /// Loads a file; `overrides` are `--set name=value` pairs replacing `params` defaults.
     public func load(file path: String, overrides: [(String, String)] = []) throws -> PipelineGraph {
         let text: String
+        // Refuse a huge file before reading it into memory.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int,
+            size > YAMLLimits.maxDocumentBytes
+        {
+            throw ValidationFailure([YAMLLimits.sizeDiagnostic(bytes: size, file: path)])
+        }
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
@@ -81,6 +87,10 @@ struct LoadPass {
 
     mutating func run(text: String, overrides: [(String, String)]) -> PipelineGraph? {
         let root: Yams.Node
+        if text.utf8.count > YAMLLimits.maxDocumentBytes {
+            diagnostics.append(YAMLLimits.sizeDiagnostic(bytes: text.utf8.count, file: file))
+            return nil
+        }
         do {
             guard let composed = try Yams.compose(yaml: text) else {
                 error(nil, "the pipeline file is empty", hint: "start with `version: 1` and a `nodes:` list")
@@ -92,6 +102,11 @@ struct LoadPass {
             return nil
         } catch {
             self.error(nil, "cannot parse YAML: \(error)")
+            return nil
+        }
+        if let bomb = YAMLLimits.checkExpansion(root, file: file) {
+            diagnostics.append(bomb)
+            YAMLLimits.keepAlive(root)
             return nil
         }
         guard let top = root.mapping else {

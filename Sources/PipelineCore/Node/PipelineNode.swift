@@ -58,17 +58,28 @@ public struct NodeContext: Sendable {
     public let warn: @Sendable (String) -> Void
     /// Registers a callback for every item that finishes in the run (any thread).
     public let observeItems: @Sendable (@escaping @Sendable (ItemOutcome) -> Void) -> Void
+    /// Registers the run's item committer, which writes staged appends with each item's
+    /// completion record (a watch source's ledger; see `StagedAppend`).
+    public let commitItems: @Sendable (@escaping @Sendable (ItemOutcome) -> Void) -> Void
+    /// Whether the run has an item committer: a sink appending to a shared file then stages
+    /// its bytes (`NodeOutput.stageAppend`) instead of writing them. Ask when processing, not
+    /// in `init` (the committer's node may be created after the sink).
+    public let itemsAreCommitted: @Sendable () -> Bool
 
     public init(
         nodeID: String, copy: Int = 0, pipelineDirectory: String = ".",
         warn: @escaping @Sendable (String) -> Void = { _ in },
-        observeItems: @escaping @Sendable (@escaping @Sendable (ItemOutcome) -> Void) -> Void = { _ in }
+        observeItems: @escaping @Sendable (@escaping @Sendable (ItemOutcome) -> Void) -> Void = { _ in },
+        commitItems: @escaping @Sendable (@escaping @Sendable (ItemOutcome) -> Void) -> Void = { _ in },
+        itemsAreCommitted: @escaping @Sendable () -> Bool = { false }
     ) {
         self.nodeID = nodeID
         self.copy = copy
         self.pipelineDirectory = pipelineDirectory
         self.warn = warn
         self.observeItems = observeItems
+        self.commitItems = commitItems
+        self.itemsAreCommitted = itemsAreCommitted
     }
 }
 

@@ -55,7 +55,9 @@ final class NodeRunner: @unchecked Sendable {
             let context = NodeContext(
                 nodeID: node.id, copy: copy, pipelineDirectory: run.pipelineDirectory,
                 warn: { [unowned run, id = node.id] message in run.warning(node: id, message: message) },
-                observeItems: { [unowned run] observer in run.observeItems(observer) })
+                observeItems: { [unowned run] observer in run.observeItems(observer) },
+                commitItems: { [unowned run] committer in run.commitItems(committer) },
+                itemsAreCommitted: { [unowned run] in run.itemsAreCommitted })
             let instance: any PipelineNode
             do {
                 instance = try node.type.init(options: node.options, context: context)

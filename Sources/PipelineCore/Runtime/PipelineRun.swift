@@ -46,6 +46,8 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     private let itemsOK = Atomic<Int>(0)
     private let itemsFailed = Atomic<Int>(0)
     private let itemObserverCount = Atomic<Int>(0)
+    /// Writes staged appends with each item's completion record (`StagedAppend`), when set.
+    private let itemCommitter = Mutex<(@Sendable (ItemOutcome) -> Void)?>(nil)
     /// How many item collectors (regions) the graph has; every item counts packets per region.
     private var regionCount = 0
 
@@ -175,10 +177,24 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         if itemObserverCount.load(ordering: .acquiring) > 0 {
             let observers = itemObservers.withLock { $0 }
             let record = item.record.withLock { $0 }
-            let outcome = ItemOutcome(id: item.id, failed: failed, failure: record.failure, outputs: record.published)
+            let outcome = ItemOutcome(
+                id: item.id, failed: failed, failure: record.failure, outputs: record.published,
+                appends: item.staged.withLock { $0 })
+            if let commit = itemCommitter.withLock({ $0 }) { commit(outcome) }
             for observe in observers { observe(outcome) }
         }
     }
+
+    /// Makes `committer` the run's item committer: it receives every item's outcome, staged
+    /// appends included, before the observers, and must write the appends (see `StagedAppend`).
+    /// One per run; registering also counts as observing items.
+    public func commitItems(_ committer: @escaping @Sendable (ItemOutcome) -> Void) {
+        itemCommitter.withLock { $0 = committer }
+        itemObserverCount.add(1, ordering: .releasing)
+    }
+
+    /// Whether an item committer is registered.
+    public var itemsAreCommitted: Bool { itemCommitter.withLock { $0 != nil } }
 
     /// Adds a callback for item outcomes (nodes register through `NodeContext.observeItems`).
     public func observeItems(_ observer: @escaping @Sendable (ItemOutcome) -> Void) {

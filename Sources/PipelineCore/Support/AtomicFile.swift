@@ -127,9 +127,24 @@ extension AtomicFile {
 public protocol FilePublisher {
     /// What the node publishes: folders it fills (`isDirectory`) or single files.
     static func publishedPaths(_ options: Options) -> [(path: String, isDirectory: Bool)]
+    /// What `pipeline watch` guarantees for these outputs across crashes (`pipeline describe`
+    /// prints it).
+    static var watchGuarantee: String { get }
+    /// Why these options cannot run under `pipeline watch`, with what to do instead; nil
+    /// when they can.
+    static func watchProblem(_ options: Options) -> String?
 }
 
 extension FilePublisher {
+    /// Per-item files: each is written under a temporary name, fsynced and renamed before
+    /// the ledger marks its item done.
+    public static var watchGuarantee: String {
+        "exactly once per item: each file is written under a temporary name, fsynced and renamed "
+            + "before the ledger marks the item done; an item a crash interrupted is redone and its files replaced"
+    }
+
+    public static func watchProblem(_ options: Options) -> String? { nil }
+
     /// Directories where the node's temporaries live.
     public static func temporaryDirectories(_ options: Options) -> [String] {
         publishedPaths(options).map { $0.isDirectory ? $0.path : ($0.path as NSString).deletingLastPathComponent }

@@ -32,6 +32,8 @@ public final class Item: Sendable, Hashable, CustomStringConvertible {
     let tracker: (any ItemTracker)?
     /// The first failure's message and the files sinks published for this item.
     let record = Mutex<(failure: String?, published: [String])>((nil, []))
+    /// Bytes sinks staged for shared files, written when the item is committed (`StagedAppend`).
+    let staged = Mutex<[StagedAppend]>([])
     /// Per item collector of the run (see `ItemCollector`): how many of this item's packets
     /// are queued at, or being processed by, a node that can reach that collector.
     let regions: [RegionCount]
@@ -105,6 +107,8 @@ public struct ItemOutcome: Sendable {
     public let failure: String?
     /// Files the sinks published for the item (via `NodeOutput.published`).
     public let outputs: [String]
+    /// Bytes sinks staged for shared files, for the run's item committer to write.
+    public var appends: [StagedAppend] = []
 }
 
 /// A counter of one region of one item.

@@ -26,13 +26,25 @@ indirect enum JinjaExpr: Sendable {
 /// Recursive-descent parser over the lexed segments; statement keywords it does not know
 /// (`macro`, `call`, `include`, …) are errors naming them.
 struct JinjaParser {
+    /// The deepest nesting of blocks (`for`, `if`) or of expressions (parentheses, `not`,
+    /// unary minus) parsed: templates come inside model files, and recursion as deep as an
+    /// untrusted file asks would overflow the stack. Real chat templates nest a few levels.
+    static let maxDepth = 100
     let segments: [JinjaSegment]
     var index = 0
+    var depth = 0
 
     init(tokens: [JinjaSegment]) { segments = tokens }
 
     /// Parses nodes until a statement whose keyword is in `terminators` (left unconsumed).
     mutating func parseBlock(until terminators: Set<String>) throws -> [JinjaNode] {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else {
+            var at = 0
+            if index > 0, case .statement(_, let offset) = segments[index - 1] { at = offset }
+            throw JinjaError(message: "blocks nest more than \(Self.maxDepth) deep", offset: at)
+        }
         var nodes: [JinjaNode] = []
         while index < segments.count {
             switch segments[index] {
@@ -124,6 +136,8 @@ struct ExprParser {
     let tokens: [JinjaToken]
     let offset: Int
     var i = 0
+    /// Nesting of the recursive rules now open (bounded by `JinjaParser.maxDepth`).
+    var depth = 0
 
     init(tokens: [JinjaToken], offset: Int) {
         self.tokens = tokens
@@ -156,7 +170,17 @@ struct ExprParser {
         }
     }
 
+    /// Counts one more level of nesting, refusing past `JinjaParser.maxDepth`.
+    private mutating func enter() throws {
+        depth += 1
+        guard depth <= JinjaParser.maxDepth else {
+            throw JinjaError(message: "an expression nests more than \(JinjaParser.maxDepth) deep", offset: offset)
+        }
+    }
+
     private mutating func conditional() throws -> JinjaExpr {
+        try enter()
+        defer { depth -= 1 }
         let value = try or()
         if take(.name("if")) {
             let condition = try or()
@@ -179,7 +203,11 @@ struct ExprParser {
     }
 
     private mutating func not() throws -> JinjaExpr {
-        if take(.name("not")) { return .unary("not", try not(), offset: offset) }
+        if take(.name("not")) {
+            try enter()
+            defer { depth -= 1 }
+            return .unary("not", try not(), offset: offset)
+        }
         return try comparison()
     }
 
@@ -233,7 +261,11 @@ struct ExprParser {
     }
 
     private mutating func unary() throws -> JinjaExpr {
-        if take(.op("-")) { return .unary("-", try unary(), offset: offset) }
+        if take(.op("-")) {
+            try enter()
+            defer { depth -= 1 }
+            return .unary("-", try unary(), offset: offset)
+        }
         return try postfix()
     }
 

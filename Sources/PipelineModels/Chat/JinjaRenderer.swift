@@ -1,14 +1,48 @@
 /// Evaluates parsed nodes against nested scopes (the context, then `for`/`set` scopes).
+///
+/// A template comes inside a model file, so rendering is bounded whatever it says: at most
+/// `maxSteps` nodes run, no string, list or output grows past `maxLength`, and integer
+/// arithmetic that overflows is an error rather than a trap.
 struct JinjaRenderer {
+    /// The most template nodes one render runs (loops count every pass).
+    static let maxSteps = 1_000_000
+    /// The longest string (in bytes), list or output one render makes.
+    static let maxLength = 1 << 24
+    /// The most list or mapping literals holding a list or mapping one render evaluates: each
+    /// can nest values one level deeper (`{% set a = [a] %}` repeated), and a nested value is
+    /// printed and freed by recursion, so its depth must stay far below what a thread's stack holds.
+    static let maxNestings = 1_000
     var scopes: [[String: JinjaValue]]
+    var steps = 0
+    /// Counts nesting literals (a class: `eval` does not mutate the renderer).
+    final class Nestings { var count = 0 }
+    let nestings = Nestings()
+
+    init(scopes: [[String: JinjaValue]]) { self.scopes = scopes }
+
+    /// Counts a literal whose items include a list or mapping, refusing past `maxNestings`.
+    private func countNesting(_ items: [JinjaValue], offset: Int) throws {
+        guard items.contains(where: { if case .array = $0 { true } else if case .dict = $0 { true } else { false } }) else { return }
+        nestings.count += 1
+        guard nestings.count <= Self.maxNestings else {
+            throw JinjaError(message: "more than \(Self.maxNestings) lists or mappings nested in others", offset: offset)
+        }
+    }
 
     mutating func run(_ nodes: [JinjaNode], into out: inout String) throws {
         for node in nodes {
+            steps += 1
+            guard steps <= Self.maxSteps else {
+                throw JinjaError(message: "rendering ran more than \(Self.maxSteps) steps", offset: 0)
+            }
             switch node {
             case .text(let t):
                 out += t
             case .output(let e):
                 out += try eval(e).description
+                guard out.utf8.count <= Self.maxLength else {
+                    throw JinjaError(message: "the output grew past \(Self.maxLength) bytes", offset: 0)
+                }
             case let .set(name, e):
                 scopes[scopes.count - 1][name] = try eval(e)
             case let .ifChain(branches, orElse):
@@ -61,10 +95,14 @@ struct JinjaRenderer {
         switch e {
         case .literal(let v): return v
         case .name(let n, _): return lookup(n)
-        case .list(let items): return .array(try items.map(eval))
+        case .list(let items):
+            let values = try items.map(eval)
+            try countNesting(values, offset: 0)
+            return .array(values)
         case .dict(let pairs):
             var d: [String: JinjaValue] = [:]
             for (k, v) in pairs { d[try eval(k).description] = try eval(v) }
+            try countNesting(Array(d.values), offset: 0)
             return .dict(d)
         case let .attribute(base, name, _):
             let b = try eval(base)
@@ -125,7 +163,7 @@ struct JinjaRenderer {
             let v = try eval(operand)
             if op == "not" { return .bool(!v.truthy) }
             guard case .int(let n) = v else { throw JinjaError(message: "cannot negate \(v)", offset: offset) }
-            return .int(-n)
+            return try integer((0).subtractingReportingOverflow(n), "-", offset: offset)
         case let .binary(op, l, r, offset):
             if op == "and" { let a = try eval(l); return a.truthy ? try eval(r) : a }
             if op == "or" { let a = try eval(l); return a.truthy ? a : try eval(r) }
@@ -136,17 +174,48 @@ struct JinjaRenderer {
         }
     }
 
+    /// Refuses a string or list longer than `maxLength` before it is made.
+    private func checkLength(_ count: Int, offset: Int) throws {
+        guard count >= 0, count <= Self.maxLength else {
+            throw JinjaError(message: "a value would grow past \(Self.maxLength) elements", offset: offset)
+        }
+    }
+
+    /// An integer result, or an error naming the operation when it overflows.
+    private func integer(_ result: (partialValue: Int, overflow: Bool), _ op: String, offset: Int) throws -> JinjaValue {
+        guard !result.overflow else { throw JinjaError(message: "'\(op)' overflows", offset: offset) }
+        return .int(result.partialValue)
+    }
+
     private func binary(_ op: String, _ a: JinjaValue, _ b: JinjaValue, offset: Int) throws -> JinjaValue {
         switch (op, a, b) {
-        case ("~", _, _): return .string(a.description + b.description)
-        case let ("+", .string(x), .string(y)): return .string(x + y)
-        case let ("+", .array(x), .array(y)): return .array(x + y)
-        case let ("+", .int(x), .int(y)): return .int(x + y)
-        case let ("-", .int(x), .int(y)): return .int(x - y)
-        case let ("*", .int(x), .int(y)): return .int(x * y)
-        case let ("*", .string(x), .int(y)): return .string(String(repeating: x, count: max(0, y)))
-        case let ("//", .int(x), .int(y)) where y != 0: return .int(Int((Double(x) / Double(y)).rounded(.down)))
-        case let ("%", .int(x), .int(y)) where y != 0: return .int(((x % y) + y) % y)
+        case ("~", _, _):
+            let (x, y) = (a.description, b.description)
+            try checkLength(x.utf8.count + y.utf8.count, offset: offset)
+            return .string(x + y)
+        case let ("+", .string(x), .string(y)):
+            try checkLength(x.utf8.count + y.utf8.count, offset: offset)
+            return .string(x + y)
+        case let ("+", .array(x), .array(y)):
+            try checkLength(x.count + y.count, offset: offset)
+            return .array(x + y)
+        case let ("+", .int(x), .int(y)): return try integer(x.addingReportingOverflow(y), op, offset: offset)
+        case let ("-", .int(x), .int(y)): return try integer(x.subtractingReportingOverflow(y), op, offset: offset)
+        case let ("*", .int(x), .int(y)): return try integer(x.multipliedReportingOverflow(by: y), op, offset: offset)
+        case let ("*", .string(x), .int(y)):
+            let (bytes, overflow) = x.utf8.count.multipliedReportingOverflow(by: max(0, y))
+            try checkLength(overflow ? -1 : bytes, offset: offset)
+            return .string(String(repeating: x, count: max(0, y)))
+        case let ("//", .int(x), .int(y)) where y != 0:
+            // Floor division, as Python's: the quotient rounds down, not toward zero.
+            let (q, overflow) = x.dividedReportingOverflow(by: y)
+            guard !overflow else { throw JinjaError(message: "'//' overflows", offset: offset) }
+            return .int(x % y != 0 && (x < 0) != (y < 0) ? q - 1 : q)
+        case let ("%", .int(x), .int(y)) where y != 0:
+            // Python's sign rule: the result takes the divisor's sign (x % -1 is 0; Int.min % -1 would trap).
+            if y == -1 { return .int(0) }
+            let r = x % y
+            return .int(r != 0 && (r < 0) != (y < 0) ? r + y : r)
         case ("==", _, _): return .bool(equal(a, b))
         case ("!=", _, _): return .bool(!equal(a, b))
         case let ("<", .int(x), .int(y)): return .bool(x < y)
@@ -186,6 +255,7 @@ struct JinjaRenderer {
             throw JinjaError(message: "the template raised: \(args.first?.description ?? "")", offset: offset)
         }
         if case .name("range", _) = callee, case .int(let n)? = args.first {
+            try checkLength(max(0, n), offset: offset)
             return .array((0..<max(0, n)).map { .int($0) })
         }
         guard case let .attribute(base, method, _) = callee, case .string(let s) = try eval(base) else {

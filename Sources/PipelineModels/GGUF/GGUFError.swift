@@ -6,6 +6,7 @@ public enum GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedVersion(path: String, version: UInt32)
     case truncated(path: String, offset: Int, reading: String)
     case absurdCount(path: String, what: String, count: UInt64)
+    case tooManyArrayElements(path: String, key: String, count: UInt64, limit: Int)
     case invalidString(path: String, offset: Int)
     case unknownValueType(path: String, key: String, type: UInt32)
     case nestedArray(path: String, key: String)
@@ -23,6 +24,8 @@ public enum GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unsupportedVersion(path, version): return "\(path): unsupported GGUF version \(version) (2 and 3 are read)"
         case let .truncated(path, offset, what): return "\(path): truncated at byte \(offset) while reading \(what)"
         case let .absurdCount(path, what, count): return "\(path): \(what) count \(count) cannot fit in the file"
+        case let .tooManyArrayElements(path, key, count, limit):
+            return "\(path): metadata '\(key)' has \(count) elements; at most \(limit) array elements are read per file"
         case let .invalidString(path, offset): return "\(path): string at byte \(offset) is not valid UTF-8"
         case let .unknownValueType(path, key, type): return "\(path): metadata '\(key)' has unknown value type \(type)"
         case let .nestedArray(path, key): return "\(path): metadata '\(key)' is a nested array (not supported)"

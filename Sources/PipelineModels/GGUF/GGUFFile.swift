@@ -22,6 +22,11 @@ public final class GGUFFile: @unchecked Sendable {
     /// Absolute offset of the tensor data blob.
     public let dataOffset: Int
     public let fileSize: Int
+    /// The most metadata array elements read from one file, all arrays together (32 Mi).
+    /// Vocabularies hold a few hundred thousand tokens and merges; each element becomes a
+    /// `GGUFValue` of 24 bytes, so a one-byte element would otherwise cost 24 times the
+    /// file's size in memory.
+    public static let maxArrayElements = 1 << 25
     private let mapping: MappedFile
     private let base: UnsafeRawPointer
     private let tensorIndex: [String: Int]
@@ -166,6 +171,8 @@ private struct Reader {
     let size: Int
     let path: String
     var offset = 0
+    /// Metadata array elements still allowed (`GGUFFile.maxArrayElements` at the start).
+    var arrayBudget = GGUFFile.maxArrayElements
 
     init(base: UnsafeRawPointer, size: Int, path: String) {
         self.base = base
@@ -231,6 +238,10 @@ private struct Reader {
             default: throw GGUFError.unknownValueType(path: path, key: key, type: elementType)
             }
             try checkCount(count, minimumBytes: minimum, what: "'\(key)' element")
+            guard count <= UInt64(arrayBudget) else {
+                throw GGUFError.tooManyArrayElements(path: path, key: key, count: count, limit: GGUFFile.maxArrayElements)
+            }
+            arrayBudget -= Int(count)
             var values: [GGUFValue] = []
             values.reserveCapacity(Int(count))
             for _ in 0..<count { values.append(try value(type: elementType, key: key, allowArray: false)) }

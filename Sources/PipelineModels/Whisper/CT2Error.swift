@@ -11,6 +11,7 @@ public enum CT2Error: Error, Sendable, Equatable, CustomStringConvertible {
     case wrongShape(path: String, variable: String, expected: [Int], actual: [Int])
     case wrongDType(path: String, variable: String, expected: String, actual: CT2DType)
     case wrongSpec(path: String, spec: String, expected: String)
+    case badValue(path: String, variable: String, reason: String)
 
     public var description: String {
         switch self {
@@ -31,6 +32,7 @@ public enum CT2Error: Error, Sendable, Equatable, CustomStringConvertible {
         case let .wrongDType(path, variable, expected, actual):
             return "\(path): variable '\(variable)' is \(actual), expected \(expected)"
         case let .wrongSpec(path, spec, expected): return "\(path): model spec is '\(spec)', expected '\(expected)'"
+        case let .badValue(path, variable, reason): return "\(path): variable '\(variable)': \(reason)"
         }
     }
 }

@@ -45,6 +45,16 @@ public struct WhisperConfig: Sendable, Equatable {
         textContext = dec.shape[0]
         ffnWidth = ffn.shape[0]
         heads = file.integer("encoder/num_heads") ?? heads
+        // Every size divides or indexes a buffer: a zero, or heads that do not split the
+        // width, would divide by zero or read past a row.
+        guard [width, melBands, vocabSize, audioContext, textContext, ffnWidth].allSatisfy({ $0 > 0 }),
+            heads > 0, heads <= width, width % heads == 0
+        else {
+            throw CT2Error.badValue(
+                path: file.path, variable: "encoder/num_heads",
+                reason: "\(heads) heads for width \(width) (sizes: \(melBands) mel bands, vocabulary \(vocabSize), "
+                    + "contexts \(audioContext)/\(textContext), FFN \(ffnWidth))")
+        }
         encoderLayers = (0...).first { file.variables["encoder/layer_\($0)/ffn/linear_0/weight"] == nil } ?? 0
         decoderLayers = (0...).first { file.variables["decoder/layer_\($0)/ffn/linear_0/weight"] == nil } ?? 0
         if let data = try? Data(contentsOf: configJSON),
