@@ -534,6 +534,9 @@ struct LoadPass {
                 error(valueNodes[spec.name], "option '\(spec.name)' of node '\(id)': \(problem)", hint: issue.hint)
             }
         }
+        if issues.isEmpty, let checked = type as? any EnvironmentCheck.Type, let problem = checked.environmentProblem(options) {
+            error(entryNode, "node '\(id)' (\(type.type)): \(problem.message)", hint: problem.hint)
+        }
         return options
     }
 
