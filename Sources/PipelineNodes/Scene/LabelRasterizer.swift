@@ -3,10 +3,12 @@ import PipelineMedia
 /// Draws a label as an RGBA image (dark text on a light rounded panel) from `LabelFont`,
 /// for a sprite texture: a static three.js file cannot carry text drawn by the page.
 ///
-/// Printable ASCII is drawn as is; any other character becomes `?`. Labels longer than
-/// `maxCharacters` are cut and end in `...` (the record itself keeps the whole text).
+/// Printable ASCII is drawn as is; any other character becomes `?`; a newline starts a new line
+/// (at most `maxLines`). Lines longer than `maxCharacters` are cut and end in `...` (the record
+/// itself keeps the whole text).
 enum LabelRasterizer {
     static let maxCharacters = 40
+    static let maxLines = 6
     static let padding = 6
 
     /// The text as drawn (ASCII, cut to `maxCharacters`).
@@ -18,11 +20,12 @@ enum LabelRasterizer {
         return scalars
     }
 
-    /// The label image: RGBA, `cellHeight + 2 * padding` rows high.
+    /// The label image: RGBA, `lines * cellHeight + 2 * padding` rows high.
     static func image(_ text: String, ink: (UInt8, UInt8, UInt8) = (20, 24, 32), panel: (UInt8, UInt8, UInt8) = (255, 255, 255)) -> Image {
-        let glyphs = displayText(text)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(maxLines).map { displayText(String($0)) }
         let cw = LabelFont.cellWidth, ch = LabelFont.cellHeight
-        let width = max(1, glyphs.count) * cw + 2 * padding, height = ch + 2 * padding
+        let columns = max(1, lines.map(\.count).max() ?? 1)
+        let width = columns * cw + 2 * padding, height = lines.count * ch + 2 * padding
         var pixels = [UInt8](repeating: 0, count: width * height * 4)
         let radius = Double(padding)
         for y in 0..<height {
@@ -40,19 +43,21 @@ enum LabelRasterizer {
             }
         }
         let coverage = LabelFont.coverage
-        for (n, code) in glyphs.enumerated() {
+        for (row, glyphs) in lines.enumerated() {
+          for (n, code) in glyphs.enumerated() {
             let base = Int(code - LabelFont.firstCharacter) * cw * ch
             for gy in 0..<ch {
                 for gx in 0..<cw {
                     let a = Int(coverage[base + gy * cw + gx])
                     if a == 0 { continue }
-                    let i = ((gy + padding) * width + padding + n * cw + gx) * 4
+                    let i = ((row * ch + gy + padding) * width + padding + n * cw + gx) * 4
                     pixels[i] = UInt8((Int(ink.0) * a + Int(pixels[i]) * (255 - a)) / 255)
                     pixels[i + 1] = UInt8((Int(ink.1) * a + Int(pixels[i + 1]) * (255 - a)) / 255)
                     pixels[i + 2] = UInt8((Int(ink.2) * a + Int(pixels[i + 2]) * (255 - a)) / 255)
                     pixels[i + 3] = UInt8(max(Int(pixels[i + 3]), a))
                 }
             }
+          }
         }
         return Image(width: width, height: height, channels: 4, pixels: pixels)
     }

@@ -127,7 +127,7 @@ struct SceneExporter {
             boxes.append([[centre[0] - w / 2, centre[1] - h / 2, z - 0.01], [centre[0] + w / 2, centre[1] + h / 2, z + 0.01]])
             objectCount += 1
             if let caption {
-                try addLabel(caption, name: "caption-\(i)", above: [centre[0], centre[1] + h / 2, z])
+                try addLabel(caption, name: "caption-\(i)", above: [centre[0], centre[1] + h / 2, z], maxWidth: w)
             }
             x += w + gap
         }
@@ -162,12 +162,19 @@ struct SceneExporter {
 
     // MARK: Labels
 
-    /// A sprite with the label's picture, its bottom `0.12` m above `above`.
-    private mutating func addLabel(_ text: String, name: String, above: [Double]) throws {
+    /// A sprite with the label's picture, its bottom `0.12` m above `above`: `labelHeight` per
+    /// line, narrowed (and lowered in proportion) to `maxWidth` when given.
+    private mutating func addLabel(_ text: String, name: String, above: [Double], maxWidth: Double? = nil) throws {
         let picture = LabelRasterizer.image(text)
         let png = try MediaSupport.attempt(nil) { try ImageWriter.encode(picture, format: .png) }
         let texture = document.texture(textureFields(document.image(bytes: png, mime: "image/png")))
-        let h = Self.labelHeight, w = h * Double(picture.width) / Double(picture.height)
+        // One line is `labelHeight` high; more lines grow the panel in proportion.
+        var h = Self.labelHeight * Double(picture.height) / Double(LabelFont.cellHeight + 2 * LabelRasterizer.padding)
+        var w = h * Double(picture.width) / Double(picture.height)
+        if let maxWidth, w > maxWidth {
+            h *= maxWidth / w
+            w = maxWidth
+        }
         let centre = [above[0], above[1] + 0.12 + h / 2, above[2]]
         var sprite = node("Sprite", name: name, matrix: ThreeJSDocument.matrix(position: centre, scale: [w, h, 1]),
                           userData: ["kind": "label", "text": .string(text)])

@@ -7,7 +7,8 @@ import PipelineMedia
 /// `parts(from:)` reads them from what arrives on `scene.threejs`'s `scene` port:
 /// - a record: a map with `objects` and/or `camera` (see `SceneRecord`);
 /// - an image: an image value (from `image.decode`), or `{image: IMAGE or PATH, caption: TEXT}`;
-///   the caption may be text, a list of texts, or a `head.imagenet` record (its top labels);
+///   the caption may be text, a list of texts, or a `head.imagenet` record (its top labels),
+///   one per line;
 /// - points: a list of `[x, y, z]` or `[x, y, z, r, g, b]` (colour components 0...1), or
 ///   `{points: [...], color: NAME, size: METRES}`;
 /// - a list of any of these.
@@ -79,7 +80,7 @@ enum ScenePart {
         case .string(let s): return s.isEmpty ? nil : s
         case .array(let items):
             let texts = try items.enumerated().compactMap { i, v in try captionText(v, field: field + "[\(i)]") }
-            return texts.isEmpty ? nil : texts.joined(separator: ", ")
+            return texts.isEmpty ? nil : texts.joined(separator: "\n")
         case .object(let fields):
             if let top = fields["top"]?.arrayValue {
                 let texts = top.compactMap { entry -> String? in
@@ -88,7 +89,7 @@ enum ScenePart {
                     if let p = entry["probability"]?.doubleValue { return "\(short) \(Int((p * 100).rounded()))%" }
                     return short
                 }
-                return texts.isEmpty ? nil : texts.joined(separator: ", ")
+                return texts.isEmpty ? nil : texts.joined(separator: "\n")
             }
             if let label = fields["label"]?.stringValue { return label }
             throw SceneError.invalidField(field: field, problem: "a map without 'top' or 'label'")
