@@ -60,7 +60,7 @@ struct SceneBrowserTests {
     static let cases = (0..<24).map { Case(index: $0) }
 
     /// One browser for the whole suite (as the renderer is meant to be used).
-    static let renderer = Mutex(try? ChromiumRenderer(timeout: 60))
+    static let renderer = Mutex(try? ChromiumRenderer(timeout: 60, antialias: ProcessInfo.processInfo.environment["SCENE_TEST_AA"] != "0"))
 
     @Test("renders with r111's ObjectLoader: no console error, every object loaded and at its projected pixel", arguments: cases)
     func renders(_ scene: Case) throws {
@@ -79,6 +79,7 @@ struct SceneBrowserTests {
             // To look at what the test saw.
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: "\(dir)/scene-\(scene.index).png", contents: Data(result.png))
+            print("scene \(scene.index): page ms \(result.pageMilliseconds.sorted { $0.key < $1.key })")
         }
         let image = try decodePNG(result.png)
         #expect(image.width == Self.width && image.height == Self.height)

@@ -1,5 +1,6 @@
 import Foundation
 import PipelineCore
+import PipelineMedia
 
 #if canImport(Glibc)
 import Glibc
@@ -20,10 +21,13 @@ final class ChromiumRenderer {
         var counts: [String: Int]
         /// The scene as three.js's `toJSON()` gives it back, when asked for.
         var roundTrip: Any?
+        /// Milliseconds in the page: `load` (ObjectLoader, images), `draw` (WebGL), `encode` (PNG).
+        var pageMilliseconds: [String: Double] = [:]
     }
 
     let executable: String
     let timeout: Double
+    let antialias: Bool
     private var pid: pid_t = 0
     private var pipe: DevToolsPipe?
     private var session: String?
@@ -57,10 +61,12 @@ final class ChromiumRenderer {
         return ScenePage.missingLibrary()
     }
 
-    init(executable: String? = nil, timeout: Double = 30) throws {
+    /// - Parameter antialias: multisampled edges (4x MSAA); smoother, and slower in software.
+    init(executable: String? = nil, timeout: Double = 30, antialias: Bool = true) throws {
         guard let path = executable ?? Self.locate() else { throw SceneError.browser(Self.missingPieces() ?? "no Chromium found") }
         self.executable = path
         self.timeout = timeout
+        self.antialias = antialias
     }
 
     deinit { stop() }
@@ -88,12 +94,13 @@ final class ChromiumRenderer {
                 throw SceneError.page(exception ?? details["text"] as? String ?? "exception while rendering")
             }
             guard let value = (reply["result"] as? [String: Any])?["value"] as? [String: Any],
-                let url = value["png"] as? String, let comma = url.firstIndex(of: ","),
-                let png = Data(base64Encoded: String(url[url.index(after: comma)...]))
+                let base64 = value["rgba"] as? String, let rgba = Data(base64Encoded: base64), rgba.count == width * height * 4
             else { throw SceneError.page("the page returned no picture") }
             if let errors = value["errors"] as? [String], !errors.isEmpty { throw SceneError.page(errors.joined(separator: "; ")) }
+            let png = try Self.png(rgba: rgba, width: width, height: height)
             let counts = (value["counts"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.intValue }
-            return Result(png: [UInt8](png), counts: counts, roundTrip: value["json"])
+            let ms = (value["ms"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
+            return Result(png: [UInt8](png), counts: counts, roundTrip: value["json"], pageMilliseconds: ms)
         } catch let error as SceneError {
             if case .timeout = error {
                 stop()
@@ -101,6 +108,26 @@ final class ChromiumRenderer {
             }
             if case .browser = error { stop() }
             throw error
+        }
+    }
+
+    /// PNG bytes (RGB) from WebGL's bottom-up RGBA rows.
+    static func png(rgba: Data, width: Int, height: Int) throws -> [UInt8] {
+        var rgb = [UInt8](repeating: 0, count: width * height * 3)
+        rgba.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
+            for y in 0..<height {
+                let from = (height - 1 - y) * width * 4, to = y * width * 3
+                for x in 0..<width {
+                    rgb[to + 3 * x] = src[from + 4 * x]
+                    rgb[to + 3 * x + 1] = src[from + 4 * x + 1]
+                    rgb[to + 3 * x + 2] = src[from + 4 * x + 2]
+                }
+            }
+        }
+        do {
+            return try ImageWriter.encode(Image(width: width, height: height, channels: 3, pixels: rgb), format: .png)
+        } catch {
+            throw SceneError.page("cannot encode the picture as PNG: \(error)")
         }
     }
 
@@ -148,7 +175,8 @@ final class ChromiumRenderer {
         self.session = session
         try pipe!.call("Runtime.enable", session: session, deadline: deadline)
         try pipe!.call("Page.enable", session: session, deadline: deadline)
-        try pipe!.call("Page.navigate", ["url": URL(fileURLWithPath: dir + "/render.html").absoluteString], session: session, deadline: deadline)
+        let page = URL(fileURLWithPath: dir + "/render.html").absoluteString + (antialias ? "" : "?antialias=0")
+        try pipe!.call("Page.navigate", ["url": page], session: session, deadline: deadline)
         _ = try pipe!.waitForEvent("Page.loadEventFired", deadline: deadline)
         let check = try pipe!.call(
             "Runtime.evaluate",
@@ -171,6 +199,8 @@ final class ChromiumRenderer {
             "--hide-scrollbars", "--disable-dev-shm-usage", "--allow-file-access-from-files",
         ]
         if geteuid() == 0 { arguments.append("--no-sandbox") }  // Chromium refuses root with its sandbox on.
+        // Extra flags for experiments, e.g. PIPELINE_CHROMIUM_FLAGS="--in-process-gpu".
+        arguments += (ProcessInfo.processInfo.environment["PIPELINE_CHROMIUM_FLAGS"] ?? "").split(separator: " ").map(String.init)
         arguments.append("about:blank")
 
         var actions = posix_spawn_file_actions_t()

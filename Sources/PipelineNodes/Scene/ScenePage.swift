@@ -80,13 +80,17 @@ enum ScenePage {
           var state = { renderer: null, scene: null, camera: null, controls: null, errors: [] };
           window.addEventListener("error", function (e) { state.errors.push(String(e.message)); });
 
-          function renderer(width, height) {
+          // The WebGL renderer, made once. The viewer puts its canvas in the page; the renderer
+          // keeps it off the page, so the compositor has nothing to draw.
+          function renderer(width, height, onPage) {
             if (!state.renderer) {
-              state.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+              // ?antialias=0 turns multisampling off (the renderer's choice: 4x MSAA costs SwiftShader dearly).
+              var antialias = new URLSearchParams(location.search).get("antialias") !== "0";
+              state.renderer = new THREE.WebGLRenderer({ antialias: antialias, preserveDrawingBuffer: true });
               state.renderer.setPixelRatio(1);
-              document.body.appendChild(state.renderer.domElement);
             }
-            state.renderer.setSize(width, height);
+            if (onPage && !state.renderer.domElement.parentNode) document.body.appendChild(state.renderer.domElement);
+            state.renderer.setSize(width, height, onPage);
             return state.renderer;
           }
 
@@ -143,12 +147,27 @@ enum ScenePage {
             return counts;
           }
 
-          // Renders one scene off-screen: resolves to { png, counts, errors }.
+          // The drawing buffer as base64 RGBA, bottom row first (as WebGL reads it): much faster
+          // than toDataURL's PNG encoder; the renderer makes the PNG.
+          function readPixels(r, width, height) {
+            var gl = r.getContext();
+            var pixels = new Uint8Array(width * height * 4);
+            gl.readPixels(0, 0, width, height, gl.RGBA, gl.UNSIGNED_BYTE, pixels);
+            var parts = [];
+            for (var i = 0; i < pixels.length; i += 0x8000) {
+              parts.push(String.fromCharCode.apply(null, pixels.subarray(i, i + 0x8000)));
+            }
+            return btoa(parts.join(""));
+          }
+
+          // Renders one scene off-screen: resolves to { rgba (or png with options.png), counts, errors, ms }.
           function render(json, options) {
             options = options || {};
             var width = options.width || 224, height = options.height || 224;
             state.errors = [];
+            var t0 = performance.now(), t1, t2;
             return load(json).then(function (scene) {
+              t1 = performance.now();
               var r = renderer(width, height);
               var camera = cameraOf(scene);
               applyCamera(camera, options.camera);
@@ -156,7 +175,11 @@ enum ScenePage {
               camera.updateProjectionMatrix();
               scene.updateMatrixWorld(true);
               r.render(scene, camera);
-              var out = { png: r.domElement.toDataURL("image/png"), counts: kinds(scene), errors: state.errors.slice() };
+              t2 = performance.now();
+              var out = { width: width, height: height, counts: kinds(scene), errors: state.errors.slice() };
+              if (options.png) out.png = r.domElement.toDataURL("image/png");
+              else out.rgba = readPixels(r, width, height);
+              out.ms = { load: t1 - t0, draw: t2 - t1, read: performance.now() - t2 };
               if (options.roundTrip) out.json = scene.toJSON();
               if (options.keep) { if (state.scene) dispose(state.scene); state.scene = scene; state.camera = camera; }
               else dispose(scene);
@@ -167,7 +190,7 @@ enum ScenePage {
           // Shows a scene in the window with orbit controls (the viewer).
           function show(json) {
             return load(json).then(function (scene) {
-              var r = renderer(window.innerWidth, window.innerHeight);
+              var r = renderer(window.innerWidth, window.innerHeight, true);
               if (state.scene) dispose(state.scene);
               state.scene = scene;
               state.camera = cameraOf(scene);
