@@ -15,6 +15,7 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Height in pixels.") var height = 480
     @Option(help: "Camera override as JSON: {\"position\": [x,y,z], \"look_at\": [x,y,z], \"fov\": 50}.") var camera: String?
     @Option(help: "Seconds the scene may take.") var timeout: Double = 60
+    @Flag(help: "No multisampling (faster in software WebGL, jagged edges).") var noAntialias = false
 
     func run() throws {
         guard (16...4096).contains(width), (16...4096).contains(height) else {
@@ -27,7 +28,8 @@ struct RenderCommand: ParsableCommand {
             cameraValue = parsed
         }
         do {
-            let png = try SceneTools.renderPNG(file: file, width: width, height: height, camera: cameraValue, timeout: timeout)
+            let png = try SceneTools.renderPNG(
+                file: file, width: width, height: height, camera: cameraValue, timeout: timeout, antialias: !noAntialias)
             try AtomicFile.write(png, to: output)
         } catch {
             Terminal.error("\(error)")

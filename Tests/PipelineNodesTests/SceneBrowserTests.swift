@@ -65,10 +65,12 @@ struct SceneBrowserTests {
     @Test("renders with r111's ObjectLoader: no console error, every object loaded and at its projected pixel", arguments: cases)
     func renders(_ scene: Case) throws {
         let (document, summary) = try SceneExporter.export(try ScenePart.parts(from: scene.input))
+        let started = Date()
         let result = try Self.renderer.withLock { renderer in
             let r = try #require(renderer, "Chromium: \(ChromiumRenderer.missingPieces() ?? "did not start")")
             return try r.render(document.jsonString(), width: Self.width, height: Self.height)
         }
+        let wall = Date().timeIntervalSince(started) * 1000
         let objects = document["object"]!["children"]!.arrayValue!.filter { $0["userData"]?["kind"] != nil && $0["userData"]?["kind"] != "label" }
         #expect(result.counts["object", default: 0] + result.counts["image", default: 0] + result.counts["points", default: 0] == summary.objectCount)
         #expect(objects.count == summary.objectCount)
@@ -79,7 +81,7 @@ struct SceneBrowserTests {
             // To look at what the test saw.
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: "\(dir)/scene-\(scene.index).png", contents: Data(result.png))
-            print("scene \(scene.index): page ms \(result.pageMilliseconds.sorted { $0.key < $1.key })")
+            print("scene \(scene.index): \(Int(wall)) ms, in the page \(result.pageMilliseconds.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value))" })")
         }
         let image = try decodePNG(result.png)
         #expect(image.width == Self.width && image.height == Self.height)

@@ -111,21 +111,19 @@ final class ChromiumRenderer {
         }
     }
 
-    /// PNG bytes (RGB) from WebGL's bottom-up RGBA rows.
+    /// PNG bytes (RGBA) from WebGL's bottom-up RGBA rows: rows are flipped with one copy each.
     static func png(rgba: Data, width: Int, height: Int) throws -> [UInt8] {
-        var rgb = [UInt8](repeating: 0, count: width * height * 3)
-        rgba.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
-            for y in 0..<height {
-                let from = (height - 1 - y) * width * 4, to = y * width * 3
-                for x in 0..<width {
-                    rgb[to + 3 * x] = src[from + 4 * x]
-                    rgb[to + 3 * x + 1] = src[from + 4 * x + 1]
-                    rgb[to + 3 * x + 2] = src[from + 4 * x + 2]
+        let row = width * 4
+        var pixels = [UInt8](repeating: 0, count: row * height)
+        pixels.withUnsafeMutableBytes { dst in
+            rgba.withUnsafeBytes { src in
+                for y in 0..<height {
+                    (dst.baseAddress! + y * row).copyMemory(from: src.baseAddress! + (height - 1 - y) * row, byteCount: row)
                 }
             }
         }
         do {
-            return try ImageWriter.encode(Image(width: width, height: height, channels: 3, pixels: rgb), format: .png)
+            return try ImageWriter.encode(Image(width: width, height: height, channels: 4, pixels: pixels), format: .png)
         } catch {
             throw SceneError.page("cannot encode the picture as PNG: \(error)")
         }

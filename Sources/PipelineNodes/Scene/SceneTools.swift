@@ -8,11 +8,11 @@ public enum SceneTools {
 
     /// Renders a scene file (three.js JSON, or a scene record) to PNG bytes.
     /// - Parameter camera: overrides the scene's camera (`{position, look_at, fov}`).
-    public static func renderPNG(file: String, width: Int, height: Int, camera: Value? = nil, timeout: Double = 60) throws -> [UInt8] {
+    public static func renderPNG(file: String, width: Int, height: Int, camera: Value? = nil, timeout: Double = 60, antialias: Bool = true) throws -> [UInt8] {
         do {
             if let camera { _ = try SceneRender.checkCamera(camera) }
             let document = try SceneRender.document(for: .string(file))
-            let renderer = try ChromiumRenderer(timeout: timeout)
+            let renderer = try ChromiumRenderer(timeout: timeout, antialias: antialias)
             defer { renderer.stop() }
             return try renderer.render(document, width: width, height: height, camera: camera).png
         } catch let error as SceneError {
