@@ -159,6 +159,13 @@ struct SceneExportTests {
         #expect(summary.objectCount == 4)
         #expect(objects(document).contains { $0["name"] == "caption-1" })
 
+        // {parts, title}: what json.collect gathers, with a title above.
+        let titled = try ScenePart.parts(from: ["parts": [.payload(ImagePayload(image: image))], "title": "hello there"])
+        #expect(titled.count == 2)
+        let (withTitle, _) = try SceneExporter.export(titled)
+        let title = try #require(objects(withTitle).first { $0["name"] == "title" })
+        #expect(title["type"] == "Sprite" && title["userData"]?["text"] == "hello there")
+
         let notImage = try tmp.file("fake.png", "not a png")
         let e1 = try #require(throws: SceneError.self) { try ScenePart.parts(from: ["image": .string(notImage)]) }
         #expect(e1.description.hasPrefix("scene field scene.image: \(notImage) is not a decodable image"), "\(e1.description)")

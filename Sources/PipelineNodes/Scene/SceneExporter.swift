@@ -62,6 +62,10 @@ struct SceneExporter {
             addPoints(positions, colors: colors, color: color, size: size, index: pointIndex)
             pointIndex += 1
         }
+        let titles = parts.compactMap { if case .title(let t) = $0 { return t } else { return nil } }
+        if !titles.isEmpty {
+            try addTitle(titles.joined(separator: " "))
+        }
         if camera == nil {
             camera = SceneRecord.frame(boxes, frontal: records.isEmpty && pointIndex == 0 && !pictures.isEmpty)
         }
@@ -162,6 +166,23 @@ struct SceneExporter {
 
     // MARK: Labels
 
+    /// A title above everything, word-wrapped to `LabelRasterizer.maxCharacters` columns.
+    private mutating func addTitle(_ text: String) throws {
+        var lines: [String] = [], line = ""
+        for word in text.split(whereSeparator: \.isWhitespace) {
+            if !line.isEmpty && line.count + 1 + word.count > LabelRasterizer.maxCharacters {
+                lines.append(line)
+                line = ""
+            }
+            line += (line.isEmpty ? "" : " ") + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        let top = boxes.map { $0[1][1] }.max() ?? 0
+        let xs = boxes.flatMap { [$0[0][0], $0[1][0]] }, zs = boxes.flatMap { [$0[0][2], $0[1][2]] }
+        let centre = [((xs.min() ?? 0) + (xs.max() ?? 0)) / 2, top + 0.3, zs.min() ?? 0]
+        try addLabel(lines.prefix(LabelRasterizer.maxLines).joined(separator: "\n"), name: "title", above: centre)
+    }
+
     /// A sprite with the label's picture, its bottom `0.12` m above `above`: `labelHeight` per
     /// line, narrowed (and lowered in proportion) to `maxWidth` when given.
     private mutating func addLabel(_ text: String, name: String, above: [Double], maxWidth: Double? = nil) throws {
@@ -181,6 +202,8 @@ struct SceneExporter {
         sprite["material"] = .string(document.material(["type": "SpriteMaterial", "map": .string(texture), "color": 0xFFFFFF,
                                                         "transparent": true, "depthWrite": false]))
         children.append(.object(sprite))
+        // Labels count for framing, and for placing a title above everything.
+        boxes.append([[centre[0] - w / 2, centre[1] - h / 2, centre[2]], [centre[0] + w / 2, centre[1] + h / 2, centre[2]]])
     }
 
     // MARK: Scene, camera, lights, ground

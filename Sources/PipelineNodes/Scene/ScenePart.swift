@@ -11,11 +11,13 @@ import PipelineMedia
 ///   one per line;
 /// - points: a list of `[x, y, z]` or `[x, y, z, r, g, b]` (colour components 0...1), or
 ///   `{points: [...], color: NAME, size: METRES}`;
-/// - a list of any of these.
+/// - a list of any of these, or `{parts: [...], title: TEXT}` (what `json.collect` gathers, with
+///   a title shown above the scene, word-wrapped).
 enum ScenePart {
     case record(SceneRecord)
     case image(Image, caption: String?)
     case points(positions: [Double], colors: [Double]?, color: Int, size: Double)
+    case title(String)
 
     static let maxPoints = 1_000_000
     /// Pictures are embedded at most this many pixels on their longer side (a documented clamp).
@@ -28,9 +30,23 @@ enum ScenePart {
             if SceneRecord.looksLikeRecord(value) { return [.record(try SceneRecord.parse(value, prefix: field))] }
             if let image = fields["image"] { return [try picture(image, caption: fields["caption"] ?? fields["label"], field: field)] }
             if let points = fields["points"] { return [try pointSet(points, options: fields, field: field)] }
+            if let list = fields["parts"] {
+                try SceneRecord.checkKeys(fields, allowed: ["parts", "title"], at: field)
+                guard case .array = list else {
+                    throw SceneError.invalidField(field: field + ".parts", problem: "expected a list, got \(list.kindName)")
+                }
+                var parts = try self.parts(from: list, field: field + ".parts")
+                if let title = fields["title"], title != .null {
+                    guard let text = title.stringValue else {
+                        throw SceneError.invalidField(field: field + ".title", problem: "expected text, got \(title.kindName)")
+                    }
+                    if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { parts.append(.title(text)) }
+                }
+                return parts
+            }
             throw SceneError.unsupportedInput(
                 "\(field) is a map with \(fields.keys.sorted().joined(separator: ", ")); expected a scene record (objects, camera), "
-                    + "{image, caption} or {points}")
+                    + "{image, caption}, {points} or {parts, title}")
         case .array(let items):
             if !items.isEmpty, items.allSatisfy({ $0.arrayValue?.allSatisfy({ $0.doubleValue != nil }) ?? false }) {
                 return [try pointSet(value, options: [:], field: field)]
