@@ -194,7 +194,7 @@ final class ChromiumRenderer {
             executable, "--headless", "--remote-debugging-pipe", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
             "--user-data-dir=\(profile)", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--mute-audio",
-            "--hide-scrollbars", "--disable-dev-shm-usage", "--allow-file-access-from-files",
+            "--hide-scrollbars", "--disable-dev-shm-usage",
         ]
         if geteuid() == 0 { arguments.append("--no-sandbox") }  // Chromium refuses root with its sandbox on.
         // Extra flags for experiments, e.g. PIPELINE_CHROMIUM_FLAGS="--in-process-gpu".
