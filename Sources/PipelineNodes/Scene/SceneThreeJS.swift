@@ -46,6 +46,8 @@ final class SceneThreeJS: PipelineNode, FilePublisher, EnvironmentCheck {
         gather = options.bool("gather")!
         gatherItem = options.string("gather_item")!
         guard template.hasSuffix(".json") else { throw NodeError("scene.threejs: name '\(template)' must end in .json") }
+        // Copies would each gather their share and write the same file.
+        if gather && context.copy > 0 { throw NodeError("scene.threejs: gather needs concurrency 1") }
     }
 
     static func environmentProblem(_ options: Options) -> (message: String, hint: String?)? {
