@@ -90,17 +90,19 @@ enum ScenePage {
               state.renderer.setPixelRatio(1);
             }
             if (onPage && !state.renderer.domElement.parentNode) document.body.appendChild(state.renderer.domElement);
-            state.renderer.setSize(width, height, onPage);
+            // Setting a canvas's size, even to the same value, throws its drawing buffer away.
+            var canvas = state.renderer.domElement;
+            if (canvas.width !== width || canvas.height !== height) state.renderer.setSize(width, height, onPage);
             return state.renderer;
           }
 
+          // Frees a scene's GPU buffers and textures. Materials are left to the garbage collector:
+          // disposing the last material of a kind deletes its shader program, and compiling it
+          // again for the next scene is most of a software-rendered frame.
           function dispose(scene) {
             scene.traverse(function (o) {
               if (o.geometry) o.geometry.dispose();
-              if (o.material) {
-                if (o.material.map) o.material.map.dispose();
-                o.material.dispose();
-              }
+              if (o.material && o.material.map) o.material.map.dispose();
             });
           }
 
