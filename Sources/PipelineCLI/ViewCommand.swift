@@ -23,6 +23,9 @@ struct ViewCommand: ParsableCommand {
     func run() throws {
         guard FileManager.default.fileExists(atPath: file) else { throw ValidationError("no such file: \(file)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        // A parent that ignores SIGTERM passes that on; this server should stop when told to.
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGINT, SIG_DFL)
         let page = try SceneTools.ensureViewer(for: file)
         let root = URL(fileURLWithPath: (file as NSString).deletingLastPathComponent.isEmpty ? "." : (file as NSString).deletingLastPathComponent)
             .standardizedFileURL.resolvingSymlinksInPath().path

@@ -1,6 +1,11 @@
 import Foundation
+import PipelineCore
 import PipelineNodes
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -112,6 +117,46 @@ struct SceneCommandTests {
         let three = try Data(contentsOf: URL(string: base + "three.min.js")!)
         #expect(three.count > 100_000)
         #expect((try? Data(contentsOf: URL(string: base + "..%2Fsecret.txt")!)).map { String(decoding: $0, as: UTF8.self) } != "no")
+    }
+}
+
+extension SceneCommandTests {
+    @Test("the viewer page, served by view, loads the scene in headless Chromium", .enabled(if: browserHere))
+    func viewerInBrowser() throws {
+        let chromium = try #require(SceneTools.chromium(), "no Chromium")
+        let ws = try Workspace()
+        let record = try String(contentsOfFile: CLI.repository + "/pipelines/samples/scenes/desk.json", encoding: .utf8)
+        try ws.write("site/desk.json", try SceneTools.exportThreeJS(try Value(jsonText: record)))
+        let binary = try #require(CLI.binary)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: binary)
+        // The page asks for itself, three.min.js, OrbitControls.js, the scene and a favicon.
+        server.arguments = ["view", "site/desk.json", "--port", "0", "--requests", "5"]
+        server.currentDirectoryURL = URL(fileURLWithPath: ws.path)
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        var firstLine = Data()
+        while !firstLine.contains(10) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            firstLine += chunk
+        }
+        let url = try #require(String(decoding: firstLine, as: UTF8.self).split(separator: "\n").first.map(String.init))
+        var arguments = ["--headless", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--user-data-dir=\(ws.path)/profile",
+                         "--virtual-time-budget=10000", "--dump-dom", url]
+        if geteuid() == 0 { arguments.insert("--no-sandbox", at: 0) }
+        let browser = Process()
+        browser.executableURL = URL(fileURLWithPath: chromium)
+        browser.arguments = arguments
+        let dom = Pipe()
+        browser.standardOutput = dom
+        browser.standardError = FileHandle.nullDevice
+        try browser.run()
+        let text = String(decoding: dom.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        browser.waitUntilExit()
+        #expect(text.contains("desk: 4 objects, 0 pictures, 0 point sets"), "\(text.suffix(400))")
     }
 }
 

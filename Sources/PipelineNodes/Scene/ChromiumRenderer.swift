@@ -1,6 +1,7 @@
 import Foundation
 import PipelineCore
 import PipelineMedia
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -34,6 +35,22 @@ final class ChromiumRenderer {
     private var profile: String?
     /// Number of browser launches (for the benchmark and tests).
     private(set) var launches = 0
+
+    /// Browsers started and not yet stopped, by process id (and process group).
+    private static let live = Mutex<Set<pid_t>>([])
+
+    /// Ends every live browser when the process exits normally: Chromium does not notice that
+    /// the end of its DevTools pipe went away, so a renderer that is never stopped (a static in
+    /// a test, a node whose run was abandoned) would leave it running. A process killed outright
+    /// cannot do this; its browsers must be ended by hand.
+    private static let killAtExit: Void = {
+        atexit {
+            for pid in ChromiumRenderer.live.withLock({ $0 }) {
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+            }
+        }
+    }()
 
     /// The Chromium to run: `PIPELINE_CHROMIUM`, else Debian's binary, else `chromium` or
     /// `chromium-browser` on the PATH; nil when there is none.
@@ -201,6 +218,18 @@ final class ChromiumRenderer {
         arguments += (ProcessInfo.processInfo.environment["PIPELINE_CHROMIUM_FLAGS"] ?? "").split(separator: " ").map(String.init)
         arguments.append("about:blank")
 
+        // Its own process group (so stop() ends its helpers too), default signal actions.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGTERM)
+        sigaddset(&defaults, SIGINT)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF))
+
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -213,7 +242,7 @@ final class ChromiumRenderer {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
-        let r = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        let r = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
         close(toBrowser[0])
         close(fromBrowser[1])
         guard r == 0 else {
@@ -224,6 +253,8 @@ final class ChromiumRenderer {
         _ = fcntl(toBrowser[1], F_SETFD, FD_CLOEXEC)
         _ = fcntl(fromBrowser[0], F_SETFD, FD_CLOEXEC)
         pid = child
+        Self.live.withLock { $0.insert(child) }
+        Self.killAtExit
         pipe = DevToolsPipe(writeFD: toBrowser[1], readFD: fromBrowser[0])
         launches += 1
     }
@@ -243,9 +274,11 @@ final class ChromiumRenderer {
                 usleep(50_000)
             }
             if !waited {
+                kill(-pid, SIGKILL)
                 kill(pid, SIGKILL)
                 waitpid(pid, &status, 0)
             }
+            Self.live.withLock { _ = $0.remove(pid) }
             pid = 0
         }
         if let profile { try? FileManager.default.removeItem(atPath: profile) }

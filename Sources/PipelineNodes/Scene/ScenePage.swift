@@ -109,6 +109,9 @@ enum ScenePage {
           // Parses a three.js JSON object; resolves once its images are decoded.
           function load(json) {
             return new Promise(function (resolve, reject) {
+              if (!json || !json.metadata || !json.object) {
+                throw new Error("not a three.js JSON scene" + (json && json.objects ? " (a scene record: export it with scene.threejs)" : ""));
+              }
               var loader = new THREE.ObjectLoader();
               var manager = loader.manager;
               var failed = null;

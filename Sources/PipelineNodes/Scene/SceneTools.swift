@@ -20,6 +20,18 @@ public enum SceneTools {
         }
     }
 
+    /// The three.js JSON text `scene.threejs` writes for a value (a scene record, parts, ...).
+    public static func exportThreeJS(_ value: Value) throws -> String {
+        do {
+            return try SceneExporter.export(try ScenePart.parts(from: value)).document.jsonString()
+        } catch let error as SceneError {
+            throw NodeError(error.description)
+        }
+    }
+
+    /// The Chromium the renderer would start, if any.
+    public static func chromium() -> String? { ChromiumRenderer.locate() }
+
     /// Makes sure `FILE.html` and the three.js files sit beside a scene file; returns the page's name.
     public static func ensureViewer(for file: String) throws -> String {
         let dir = (file as NSString).deletingLastPathComponent
