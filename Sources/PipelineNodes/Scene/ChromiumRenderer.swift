@@ -36,6 +36,9 @@ final class ChromiumRenderer {
     /// Number of browser launches (for the benchmark and tests).
     private(set) var launches = 0
 
+    /// Seconds a browser may take to start and load the page (at least; the scene timeout if longer).
+    static let startTimeout = 60.0
+
     /// Browsers started and not yet stopped, by process id (and process group).
     private static let live = Mutex<Set<pid_t>>([])
 
@@ -91,9 +94,12 @@ final class ChromiumRenderer {
     /// Renders the three.js JSON `document` at `width` x `height`; `camera` overrides the
     /// scene's (`{position, look_at, fov}`).
     func render(_ document: String, width: Int, height: Int, camera: Value? = nil, roundTrip: Bool = false) throws -> Result {
-        let deadline = Date(timeIntervalSinceNow: timeout)
+        var starting = true
         do {
-            try start(deadline: deadline)
+            // Starting the browser is not part of a scene: it has its own, longer allowance.
+            try start(deadline: Date(timeIntervalSinceNow: max(timeout, Self.startTimeout)))
+            starting = false
+            let deadline = Date(timeIntervalSinceNow: timeout)
             var options: [String: Value] = ["width": .int(width), "height": .int(height)]
             if let camera { options["camera"] = camera }
             if roundTrip { options["roundTrip"] = true }
@@ -121,7 +127,9 @@ final class ChromiumRenderer {
         } catch let error as SceneError {
             if case .timeout = error {
                 stop()
-                throw SceneError.timeout(seconds: timeout, step: "rendering a scene")
+                throw starting
+                    ? SceneError.timeout(seconds: max(timeout, Self.startTimeout), step: "starting and loading the render page")
+                    : SceneError.timeout(seconds: timeout, step: "rendering a scene")
             }
             if case .browser = error { stop() }
             throw error
