@@ -12,10 +12,11 @@ setup:
 build:
 	$(SWIFT) build -c release --product pipeline
 
-## Setup, build, and run the demo pipeline.
+## Setup, build, and run the demo: sample photos and videos -> labels, transcripts -> 3D scenes + renders.
 demo: setup build
-	$(BIN) run pipelines/demo.yaml --set out=out/demo
-	@echo "demo outputs: out/demo/stats.jsonl and out/demo/reports/"
+	$(BIN) run pipelines/media-to-scenes.yaml --set out=out/demo
+	@echo "demo: pictures of the scenes: out/demo/gallery.png out/demo/talk.png out/demo/clip.png"
+	@echo "demo: to turn a scene around in a browser: $(BIN) view out/demo/gallery.json  (then open the URL it prints)"
 
 ## Setup, then every test: unit and integration tests, and the custom-node walk-through.
 test: setup

@@ -11,7 +11,7 @@ struct PipelineCommand: ParsableCommand {
         abstract: "Run multimodal dataflow pipelines declared in YAML.",
         subcommands: [
             RunCommand.self, WatchCommand.self, ValidateCommand.self, NodesCommand.self, DescribeCommand.self, GraphCommand.self,
-            BenchCommand.self, GenerateCommand.self,
+            BenchCommand.self, GenerateCommand.self, RenderCommand.self, ViewCommand.self,
         ])
 }
 

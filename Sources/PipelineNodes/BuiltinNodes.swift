@@ -21,6 +21,7 @@ public enum BuiltinNodes {
         JSONMerge.self,
         JSONCollect.self,
         JSONGet.self,
+        JSONRead.self,
         FileInfo.self,
         // Media
         ImageDecode.self,
@@ -39,6 +40,9 @@ public enum BuiltinNodes {
         VoiceActivity.self,
         WhisperEncoderNode.self,
         WhisperTranscribe.self,
+        // Scenes
+        SceneThreeJS.self,
+        SceneRender.self,
         // Flow utilities
         Identity.self,
         Delay.self,

@@ -552,6 +552,9 @@ struct LoadPass {
                       hint: finding.hint)
             }
         }
+        if issues.isEmpty, let checked = type as? any EnvironmentCheck.Type, let problem = checked.environmentProblem(options) {
+            error(entryNode, "node '\(id)' (\(type.type)): \(problem.message)", hint: problem.hint)
+        }
         return options
     }
 
