@@ -159,6 +159,7 @@ def text_seeds():
     chain += ["nodes:", "  - id: src", "    type: gen.sequence", "    with: { count: 1 }"]
     out("yaml", "alias-chain.yaml", "\n".join(chain) + "\n")
     out("chat-template", "nested-sets.jinja", "{% set a = [] %}" + "{% set a = [a] %}" * 1100 + "{{ a }}")
+    # (Tests/FuzzCorpus/chat-template/timeout-huge-range.jinja is libFuzzer's own finding, kept as found.)
     out("chat-template", "smollm2.jinja", SMOL_TEMPLATE)
     out("chat-template", "constructs.jinja",
         "{%- set n = messages | length %}{% for m in messages -%}{{ loop.index }}:{{ m.role | upper }}="
