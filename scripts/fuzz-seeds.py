@@ -8,8 +8,10 @@ real files look like:
   SmolLM2's header when the model folder has it (a cut real file);
 - safetensors: tensors in F32, F16, BF16 and I64 with `__metadata__`;
 - ct2: a CTranslate2 v6 `model.bin` with float, half and integer variables and an alias;
-- yaml: the repository's example pipelines (copied by hand) and a small alias fan-out;
-- chat-template: SmolLM2's template and constructs the Jinja subset reads;
+- yaml: the repository's example pipelines (copied by hand), a small alias fan-out and an
+  alias chain past the depth limit;
+- chat-template: SmolLM2's template, constructs the Jinja subset reads, and values nested past
+  the limit;
 - tokenizer-json: MiniLM's tokenizer.json settings with a small vocabulary;
 - media-probe: tiny PNG, JPEG, GIF, WAV, FLAC, MP3 and MP4 files made by the ffmpeg CLI.
 
@@ -151,6 +153,13 @@ def text_seeds():
         lines.append(f"  l{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * 4) + "]")
     lines += ["nodes:", "  - id: src", "    type: gen.sequence", "    with: { count: 2 }"]
     out("yaml", "aliases.yaml", "\n".join(lines) + "\n")
+    # Regression seeds: a chain of anchors nesting past the 256-level limit, and a template
+    # nesting values past its limit (each once overflowed the stack).
+    chain = ["version: 1", "params:", "  a0: &a0 [x]"] + [f"  a{i}: &a{i} [*a{i - 1}]" for i in range(1, 300)]
+    chain += ["nodes:", "  - id: src", "    type: gen.sequence", "    with: { count: 1 }"]
+    out("yaml", "alias-chain.yaml", "\n".join(chain) + "\n")
+    out("chat-template", "nested-sets.jinja", "{% set a = [] %}" + "{% set a = [a] %}" * 1100 + "{{ a }}")
+    # (Tests/FuzzCorpus/chat-template/timeout-huge-range.jinja is libFuzzer's own finding, kept as found.)
     out("chat-template", "smollm2.jinja", SMOL_TEMPLATE)
     out("chat-template", "constructs.jinja",
         "{%- set n = messages | length %}{% for m in messages -%}{{ loop.index }}:{{ m.role | upper }}="

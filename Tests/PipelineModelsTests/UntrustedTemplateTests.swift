@@ -34,6 +34,19 @@ struct UntrustedTemplateTests {
         #expect(error.message.contains("grow past") || error.message.contains("steps"), "\(error)")
     }
 
+    @Test("a value whose text is huge is refused before the text is made (the fuzzer's 11 s timeout)", arguments: [
+        "{{ range(8880651-444) }}",
+        "{% set s = 'x' * 1000000 %}{% set l = [s] %}" + String(repeating: "{% set l = l + l %}", count: 8) + "{{ l }}",
+        "{% set s = 'x' * 1000000 %}{% set l = [s] %}" + String(repeating: "{% set l = l + l %}", count: 8) + "{{ l | tojson }}",
+        "{% set s = 'x' * 1000000 %}{% set l = [s] %}" + String(repeating: "{% set l = l + l %}", count: 8) + "{{ (l ~ '') | length }}",
+    ])
+    func hugeText(_ source: String) throws {
+        let start = ContinuousClock.now
+        let error = try renderError(source)
+        #expect(error.message.contains("grow past"), "\(error)")
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
     @Test("nested loops are stopped by the step budget")
     func stepBudget() throws {
         let error = try renderError("{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}")

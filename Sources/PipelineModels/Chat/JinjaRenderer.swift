@@ -6,8 +6,11 @@
 struct JinjaRenderer {
     /// The most template nodes one render runs (loops count every pass).
     static let maxSteps = 1_000_000
-    /// The longest string (in bytes), list or output one render makes.
+    /// The longest string (in bytes) or output one render makes, and the longest text a value
+    /// may print as.
     static let maxLength = 1 << 24
+    /// The most elements of one list (`range` included).
+    static let maxElements = 1 << 20
     /// The most list or mapping literals holding a list or mapping one render evaluates: each
     /// can nest values one level deeper (`{% set a = [a] %}` repeated), and a nested value is
     /// printed and freed by recursion, so its depth must stay far below what a thread's stack holds.
@@ -39,7 +42,7 @@ struct JinjaRenderer {
             case .text(let t):
                 out += t
             case .output(let e):
-                out += try eval(e).description
+                out += try text(of: eval(e), offset: 0)
                 guard out.utf8.count <= Self.maxLength else {
                     throw JinjaError(message: "the output grew past \(Self.maxLength) bytes", offset: 0)
                 }
@@ -181,6 +184,47 @@ struct JinjaRenderer {
         }
     }
 
+    /// Refuses a list longer than `maxElements` before it is made.
+    private func checkElements(_ count: Int, offset: Int) throws {
+        guard count >= 0, count <= Self.maxElements else {
+            throw JinjaError(message: "a list would grow past \(Self.maxElements) elements", offset: offset)
+        }
+    }
+
+    /// The value's text (what `{{ }}` prints), refused when it would pass `maxLength` bytes:
+    /// a list of copies of one long string is small in memory and huge as text.
+    private func text(of v: JinjaValue, offset: Int) throws -> String {
+        try checkText(of: v, escaping: 1, offset: offset)
+        return v.description
+    }
+
+    /// Counts the bytes `v` prints as (each string byte as `escaping`), without making them.
+    private func checkText(of v: JinjaValue, escaping: Int, offset: Int) throws {
+        var budget = Self.maxLength
+        func walk(_ v: JinjaValue) throws {
+            switch v {
+            case .undefined, .none: budget -= 4
+            case .bool: budget -= 5
+            case .int: budget -= 20
+            case .string(let s): budget -= s.utf8.count * escaping + 2
+            case .array(let items):
+                budget -= 2
+                for item in items where budget >= 0 {
+                    try walk(item)
+                    budget -= 2
+                }
+            case .dict(let d):
+                budget -= 2
+                for (key, item) in d where budget >= 0 {
+                    budget -= key.utf8.count * escaping + 6
+                    try walk(item)
+                }
+            }
+            if budget < 0 { throw JinjaError(message: "a value's text would grow past \(Self.maxLength) bytes", offset: offset) }
+        }
+        try walk(v)
+    }
+
     /// An integer result, or an error naming the operation when it overflows.
     private func integer(_ result: (partialValue: Int, overflow: Bool), _ op: String, offset: Int) throws -> JinjaValue {
         guard !result.overflow else { throw JinjaError(message: "'\(op)' overflows", offset: offset) }
@@ -190,14 +234,14 @@ struct JinjaRenderer {
     private func binary(_ op: String, _ a: JinjaValue, _ b: JinjaValue, offset: Int) throws -> JinjaValue {
         switch (op, a, b) {
         case ("~", _, _):
-            let (x, y) = (a.description, b.description)
+            let (x, y) = (try text(of: a, offset: offset), try text(of: b, offset: offset))
             try checkLength(x.utf8.count + y.utf8.count, offset: offset)
             return .string(x + y)
         case let ("+", .string(x), .string(y)):
             try checkLength(x.utf8.count + y.utf8.count, offset: offset)
             return .string(x + y)
         case let ("+", .array(x), .array(y)):
-            try checkLength(x.count + y.count, offset: offset)
+            try checkElements(x.count + y.count, offset: offset)
             return .array(x + y)
         case let ("+", .int(x), .int(y)): return try integer(x.addingReportingOverflow(y), op, offset: offset)
         case let ("-", .int(x), .int(y)): return try integer(x.subtractingReportingOverflow(y), op, offset: offset)
@@ -255,7 +299,7 @@ struct JinjaRenderer {
             throw JinjaError(message: "the template raised: \(args.first?.description ?? "")", offset: offset)
         }
         if case .name("range", _) = callee, case .int(let n)? = args.first {
-            try checkLength(max(0, n), offset: offset)
+            try checkElements(max(0, n), offset: offset)
             return .array((0..<max(0, n)).map { .int($0) })
         }
         guard case let .attribute(base, method, _) = callee, case .string(let s) = try eval(base) else {
@@ -283,8 +327,10 @@ struct JinjaRenderer {
         case let ("length", .dict(d)): return .int(d.count)
         case let ("first", .array(a)): return a.first ?? .undefined
         case let ("last", .array(a)): return a.last ?? .undefined
-        case ("string", _): return .string(v.description)
-        case ("tojson", _): return .string(json(v))
+        case ("string", _): return .string(try text(of: v, offset: offset))
+        case ("tojson", _):
+            try checkText(of: v, escaping: 6, offset: offset)  // JSON escapes take up to 6 bytes a byte
+            return .string(json(v))
         case ("default", .undefined): return args.first ?? .string("")
         case ("default", _): return v
         default: throw JinjaError(message: "unsupported filter '\(name)' on \(kind(v))", offset: offset)
