@@ -12,6 +12,9 @@ public struct GenerationRequest: Sendable {
     public var prefix: [[Float]] = []
     /// Generate past end-of-text tokens (benchmarks that need a fixed count).
     public var ignoreEndOfText = false
+    /// Holds the output to a grammar (GBNF, a JSON Schema or choices): each step masks the
+    /// logits to the tokens that keep the text a prefix of the language.
+    public var constraint: GrammarConstraint? = nil
 
     public init(prompt: [Int], maxTokens: Int = 256, sampling: SamplingOptions = .init(), stop: [String] = []) {
         self.prompt = prompt
@@ -24,6 +27,9 @@ public struct GenerationRequest: Sendable {
 /// Why a generation ended.
 public enum FinishReason: String, Sendable, Codable {
     case endOfText = "eos", maxTokens = "max_tokens", stopString = "stop", contextFull = "context"
+    /// A constrained generation ran out of tokens (max_tokens or the context) before its
+    /// value was complete: the text is not a sentence of the grammar.
+    case length = "length"
 }
 
 /// The whole completion and how long it took.
@@ -64,6 +70,7 @@ extension LoadedModel {
         var emitted = 0  // characters of `text` already handed to onText
         var reason = FinishReason.maxTokens
         var firstTokenAt = prefillEnd
+        var matcher = request.constraint?.makeMatcher()
 
         func flush(upTo end: Int) {
             guard end > emitted else { return }
@@ -73,12 +80,20 @@ extension LoadedModel {
         }
 
         while generated.count < request.maxTokens {
+            if let mask = matcher?.mask() {
+                if mask.allowedCount == 0 {
+                    reason = .endOfText
+                    break
+                }
+                mask.apply(to: &logits)
+            }
             let token = sampler.next(logits, history: history)
             if generated.isEmpty { firstTokenAt = clock.now }
             if stopTokens.contains(token) && !request.ignoreEndOfText {
                 reason = .endOfText
                 break
             }
+            matcher?.accept(token)
             generated.append(token)
             history.append(token)
             text += utf8.push(tokenizer.bytes([token]))
@@ -96,6 +111,7 @@ extension LoadedModel {
             logits = try session.step(token)
         }
         if reason != .stopString { text += utf8.finish() }
+        if let matcher, !matcher.isComplete { reason = .length }
         flush(upTo: text.count)
         let end = clock.now
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
