@@ -534,6 +534,23 @@ struct LoadPass {
                 error(valueNodes[spec.name], "option '\(spec.name)' of node '\(id)': \(problem)", hint: issue.hint)
             }
         }
+        let context = OptionCheckContext(pipelineDirectory: (file as NSString).deletingLastPathComponent)
+        for spec in type.options where issues.allSatisfy({ $0.name != spec.name }) {
+            guard let check = spec.check, given[spec.name] != nil, let value = options[spec.name],
+                  let problem = check(value, context) else { continue }
+            var node = valueNodes[spec.name]
+            for step in problem.path {
+                guard let current = node else { break }
+                if let map = current.mapping, let next = map.first(where: { $0.key.scalar?.string == step })?.value {
+                    node = next
+                } else if let seq = current.sequence, let i = Int(step), seq.indices.contains(i) {
+                    node = seq[i]
+                } else {
+                    break
+                }
+            }
+            error(node, "option '\(spec.name)' of node '\(id)': \(problem.message)")
+        }
         return options
     }
 

@@ -35,10 +35,14 @@ public struct OptionSpec: Sendable {
     public let defaultValue: Value?
     public let range: ClosedRange<Double>?
     public let doc: String
+    /// A deeper check run at validation (a grammar that must parse, a schema that must compile);
+    /// its problem is reported at the option's value, or at `path` inside it.
+    public let check: (@Sendable (Value, OptionCheckContext) -> OptionCheckProblem?)?
 
     public init(
         _ name: String, _ kind: Kind, required: Bool = false, default defaultValue: Value? = nil,
-        range: ClosedRange<Double>? = nil, doc: String
+        range: ClosedRange<Double>? = nil, doc: String,
+        check: (@Sendable (Value, OptionCheckContext) -> OptionCheckProblem?)? = nil
     ) {
         self.name = name
         self.kind = kind
@@ -46,6 +50,7 @@ public struct OptionSpec: Sendable {
         self.defaultValue = defaultValue
         self.range = range
         self.doc = doc
+        self.check = check
     }
 
     /// Checks and normalises a value for this option; returns nil and a reason when it does not fit.
@@ -98,6 +103,31 @@ public struct OptionSpec: Sendable {
     private func checkRange(_ d: Double) -> Result<Void, OptionProblem> {
         guard let range else { return .success(()) }
         return range.contains(d) ? .success(()) : .failure(.outOfRange(d, range))
+    }
+}
+
+/// What an option check knows besides the value.
+public struct OptionCheckContext: Sendable {
+    /// The directory holding the pipeline file (relative paths in options are relative to it).
+    public let pipelineDirectory: String
+
+    public init(pipelineDirectory: String) { self.pipelineDirectory = pipelineDirectory }
+
+    /// A path from an option resolved against the pipeline file's directory.
+    public func resolve(_ path: String) -> String {
+        path.hasPrefix("/") || pipelineDirectory.isEmpty ? path : pipelineDirectory + "/" + path
+    }
+}
+
+/// Why an option's value failed its check: a message and where inside the value (object keys
+/// and array indices from the option's value down), so the error points at the exact line.
+public struct OptionCheckProblem: Error, Sendable {
+    public let message: String
+    public let path: [String]
+
+    public init(_ message: String, path: [String] = []) {
+        self.message = message
+        self.path = path
     }
 }
 

@@ -255,6 +255,7 @@ struct GBNFParser {
                 }
                 pos = parseSpace(pos + 1, newlineOK: nested)
             } else if c == UInt8(ascii: "[") {
+                let open = pos
                 pos += 1
                 var startKind = GrammarElement.Kind.char
                 if src[pos] == UInt8(ascii: "^") {
@@ -264,7 +265,7 @@ struct GBNFParser {
                 lastSymStart = rule.count
                 previousRules = 1
                 while src[pos] != UInt8(ascii: "]") {
-                    if src[pos] == 0 { throw fail("unterminated character class: expecting ']'", at: pos) }
+                    if src[pos] == 0 { throw fail("unterminated character class: no closing ']'", at: open) }
                     let (ch, next) = try parseChar(pos)
                     pos = next
                     rule.append(GrammarElement(lastSymStart < rule.count ? .charAlt : startKind, ch))

@@ -17,7 +17,7 @@ public struct Grammar: Sendable {
 
     /// Parses GBNF. `tokenLookup` turns `<text>` token references into ids (a model's tokenizer);
     /// without it only `<[id]>` references parse.
-    public init(gbnf text: String, tokenLookup: ((String) -> [Int])? = nil) throws(GrammarError) {
+    public init(gbnf text: String, tokenLookup: ((String) -> [Int])? = nil) throws {
         var parser = GBNFParser(text, tokenLookup: tokenLookup)
         try parser.parse()
         guard let root = parser.symbolIDs["root"] else { throw GrammarError.noRoot }

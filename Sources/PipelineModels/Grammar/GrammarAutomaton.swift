@@ -26,7 +26,7 @@ public final class GrammarAutomaton: @unchecked Sendable {
     /// The state before any input.
     public let initialStacks: StackSet
 
-    public init(_ grammar: Grammar, maxStates: Int = 200_000, maxTransitions: Int = 4_000_000) throws(GrammarError) {
+    public init(_ grammar: Grammar, maxStates: Int = 200_000, maxTransitions: Int = 4_000_000) throws {
         if grammar.usesTokens {
             throw GrammarError.unsupported("token references (<[id]>, <text>) are parsed but not run by this engine")
         }

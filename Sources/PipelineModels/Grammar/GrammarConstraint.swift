@@ -25,7 +25,7 @@ public final class GrammarConstraint: @unchecked Sendable {
     }
 
     public init(grammar: Grammar, vocabulary: GrammarVocabulary, label: String = "grammar",
-                maskCacheBytes: Int = 64 << 20) throws(GrammarError) {
+                maskCacheBytes: Int = 64 << 20) throws {
         automaton = try GrammarAutomaton(grammar)
         self.vocabulary = vocabulary
         self.label = label

@@ -75,7 +75,7 @@ public struct JSONSchemaCompiler {
     }
 
     /// GBNF text for a schema (its `root` rule is the schema).
-    public static func gbnf(for schema: JSONValue) throws(GrammarError) -> String {
+    public static func gbnf(for schema: JSONValue) throws -> String {
         var c = JSONSchemaCompiler(schema)
         let top = try c.compile(schema, "")
         var out = "root ::= " + top + "\n"
@@ -85,7 +85,7 @@ public struct JSONSchemaCompiler {
     }
 
     /// The compiled grammar for a schema.
-    public static func grammar(for schema: JSONValue) throws(GrammarError) -> Grammar {
+    public static func grammar(for schema: JSONValue) throws -> Grammar {
         let text = try gbnf(for: schema)
         do {
             return try Grammar(gbnf: text)
@@ -190,6 +190,9 @@ public struct JSONSchemaCompiler {
     static func escapePointer(_ s: String) -> String {
         s.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
     }
+
+    /// A GBNF string literal for some text (for building grammars from strings, e.g. choices).
+    public static func gbnfLiteral(_ text: String) -> String { literal(text) }
 
     /// A GBNF string literal for some text.
     static func literal(_ text: String) -> String {

@@ -80,7 +80,7 @@ struct GBNFParserTests {
             _ = try Grammar(gbnf: text)
             Issue.record("parsed: \(text)")
         } catch {
-            guard case let .syntax(why, l, c) = error else {
+            guard case let .syntax(why, l, c)? = error as? GrammarError else {
                 Issue.record("not a syntax error: \(error)")
                 return
             }
