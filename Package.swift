@@ -137,6 +137,13 @@ let package = Package(
             path: "Sources/TextBench",
             swiftSettings: swiftSettings
         ),
+        // Benchmark driver for scripts/bench-grammar.
+        .executableTarget(
+            name: "grammar-bench",
+            dependencies: ["BenchSupport", "PipelineModels", "PipelineTensor"],
+            path: "Sources/GrammarBench",
+            swiftSettings: swiftSettings
+        ),
         // Benchmark driver for scripts/bench-vision.
         .executableTarget(
             name: "vision-bench",

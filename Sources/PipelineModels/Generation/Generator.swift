@@ -89,7 +89,8 @@ extension LoadedModel {
             }
             let token = sampler.next(logits, history: history)
             if generated.isEmpty { firstTokenAt = clock.now }
-            if stopTokens.contains(token) && !request.ignoreEndOfText {
+            let grammarEnd = matcher?.constraint.vocabulary.endOfGeneration.contains(token) ?? false
+            if (stopTokens.contains(token) || grammarEnd) && !request.ignoreEndOfText {
                 reason = .endOfText
                 break
             }

@@ -20,13 +20,15 @@ public final class GrammarAutomaton: @unchecked Sendable {
     private var stateIndex: [StackSet: Int32] = [:]
     private var acceptingFlags: [Bool] = []
     private var transitions: [Int64: Int32] = [:]
+    /// ASCII steps by state, 128 per state (-2: not computed yet): the common case without hashing.
+    private var asciiTransitions: [Int32] = []
     private(set) var epoch = 0
     let maxStates: Int
     let maxTransitions: Int
     /// The state before any input.
     public let initialStacks: StackSet
 
-    public init(_ grammar: Grammar, maxStates: Int = 200_000, maxTransitions: Int = 4_000_000) throws {
+    public init(_ grammar: Grammar, maxStates: Int = 50_000, maxTransitions: Int = 4_000_000) throws {
         if grammar.usesTokens {
             throw GrammarError.unsupported("token references (<[id]>, <text>) are parsed but not run by this engine")
         }
@@ -172,6 +174,7 @@ public final class GrammarAutomaton: @unchecked Sendable {
         states.append(set)
         stateIndex[set] = id
         acceptingFlags.append(set.contains { $0.isEmpty })
+        asciiTransitions.append(contentsOf: repeatElement(-2, count: 128))
         return id
     }
 
@@ -180,12 +183,22 @@ public final class GrammarAutomaton: @unchecked Sendable {
         stateIndex.removeAll(keepingCapacity: true)
         acceptingFlags.removeAll(keepingCapacity: true)
         transitions.removeAll(keepingCapacity: true)
+        asciiTransitions.removeAll(keepingCapacity: true)
         epoch += 1
     }
 
     /// The state after code point `c` from state `id`, or -1 when no stack accepts it (lock held).
     @inline(__always)
     func transition(_ id: Int32, _ c: UInt32) -> Int32 {
+        if c < 128 {
+            let slot = Int(id) &* 128 &+ Int(c)
+            let known = asciiTransitions[slot]
+            if known != -2 { return known }
+            let set = step(states[Int(id)], c)
+            let next = set.isEmpty ? -1 : stateID(set)
+            asciiTransitions[slot] = next
+            return next
+        }
         let key = Int64(id) << 32 | Int64(c)
         if let next = transitions[key] { return next }
         let set = step(states[Int(id)], c)

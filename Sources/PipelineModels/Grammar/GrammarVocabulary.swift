@@ -36,6 +36,9 @@ public final class GrammarVocabulary: Sendable {
             pieces.append(bytes)
         }
         self.pieces = pieces
+        // llama.cpp also ends generation at any token with one of these texts (llama-vocab.cpp).
+        var endOfGeneration = endOfGeneration
+        for (id, text) in tokenizer.tokens.enumerated() where Self.endOfGenerationTexts.contains(text) { endOfGeneration.insert(id) }
         self.endOfGeneration = endOfGeneration
         let order = pieces.indices.filter { !pieces[$0].isEmpty && !endOfGeneration.contains($0) }
             .sorted { a, b in
@@ -80,6 +83,13 @@ public final class GrammarVocabulary: Sendable {
         sorted = order.map { Int32($0) }
         maxDepth = deepest
     }
+
+    /// Token texts llama.cpp's vocabulary loader marks as end of generation.
+    static let endOfGenerationTexts: Set<String> = [
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
+        "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>",
+        "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~[",
+    ]
 
     /// The vocabulary of a loaded model (built once per model and kept).
     public static func of(_ model: LoadedModel) -> GrammarVocabulary {

@@ -648,37 +648,44 @@ public struct JSONSchemaCompiler {
         }
         let lo = b.low.map { Int64($0) }
         let hi = b.high.map { Int64($0) }
-        if let lo, lo < 0 {
-            throw GrammarError.unsupportedKeyword(b.lowExclusive ? "exclusiveMinimum" : "minimum", pointer: ptr + " (a negative lower bound on a number)")
-        }
-        if let hi, hi < 0 {
-            throw GrammarError.unsupportedKeyword(b.highExclusive ? "exclusiveMaximum" : "maximum", pointer: ptr + " (a negative upper bound on a number)")
-        }
         if let lo, let hi, lo > hi || (lo == hi && (b.lowExclusive || b.highExclusive)) {
             throw GrammarError.badSchema("no number between minimum and maximum", pointer: ptr)
         }
-        // Plain decimals (no exponent): the whole part decides, the fraction only at the ends.
+        var alts: [String] = []
+        // Non-negative values.
+        if hi.map({ $0 > 0 || ($0 == 0 && !b.highExclusive) }) ?? true {
+            let low = lo.map { $0 < 0 ? (0, false) : ($0, b.lowExclusive) } ?? (0, false)
+            alts += Self.plainDecimals(low: low.0, lowExclusive: low.1, high: hi, highExclusive: b.highExclusive)
+        }
+        // Negative values: a minus sign and a magnitude m with -hi <= m <= -lo.
+        if lo.map({ $0 < 0 }) ?? true {
+            let mLow: (Int64, Bool) = hi.map { $0 < 0 ? (-$0, b.highExclusive) : (0, $0 == 0 && b.highExclusive) } ?? (0, false)
+            let mHigh = lo.map { -$0 }
+            alts += Self.plainDecimals(low: mLow.0, lowExclusive: mLow.1, high: mHigh, highExclusive: b.lowExclusive).map { "\"-\" (" + $0 + ")" }
+        }
+        if alts.isEmpty { throw GrammarError.badSchema("no number between minimum and maximum", pointer: ptr) }
+        return rule("num", alts.map { "(" + $0 + ")" }.joined(separator: " | "))
+    }
+
+    /// Unsigned decimals (no exponent) between whole-number bounds: the whole part decides,
+    /// the fraction matters only at the ends.
+    static func plainDecimals(low lo: Int64, lowExclusive: Bool, high hi: Int64?, highExclusive: Bool) -> [String] {
         let frac = "(\".\" [0-9]+)?"
         let nonzeroFrac = "\".\" [0-9]* [1-9] [0-9]*"
         let zeroFrac = "(\".\" \"0\"+)?"
         var alts: [String] = []
-        if lo == nil {
-            // Every negative number is below a non-negative upper bound (-0 is 0).
-            alts.append(hi == 0 && b.highExclusive ? "\"-\" ([1-9] [0-9]* \(frac) | \"0\" \(nonzeroFrac))" : "\"-\" jintpart " + frac)
-        }
-        let wholeLow = lo.map { b.lowExclusive ? $0 + 1 : $0 } ?? 0
+        let wholeLow = lowExclusive ? lo + 1 : lo
         let wholeHigh = hi.map { $0 - 1 }
         if wholeHigh.map({ wholeLow <= $0 }) ?? true {
             alts.append(IntegerRange.gbnf(low: wholeLow, high: wholeHigh) + " " + frac)
         }
-        if b.lowExclusive, let lo, hi.map({ lo < $0 }) ?? true {
+        if lowExclusive, hi.map({ lo < $0 }) ?? true {
             alts.append(IntegerRange.gbnf(low: lo, high: lo) + " " + nonzeroFrac)
         }
-        if let hi, !b.highExclusive, hi >= (lo ?? 0), !(b.lowExclusive && hi == lo) {
+        if let hi, !highExclusive, hi >= lo, !(lowExclusive && hi == lo) {
             alts.append(IntegerRange.gbnf(low: hi, high: hi) + " " + zeroFrac)
         }
-        if alts.isEmpty { throw GrammarError.badSchema("no number between minimum and maximum", pointer: ptr) }
-        return rule("num", alts.map { "(" + $0 + ")" }.joined(separator: " | "))
+        return alts
     }
 
     // MARK: - Objects and arrays

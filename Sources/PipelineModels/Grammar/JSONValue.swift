@@ -76,7 +76,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         return out
     }
 
-    func write(into out: inout String) {
+    public func write(into out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"

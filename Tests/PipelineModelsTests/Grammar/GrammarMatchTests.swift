@@ -67,3 +67,59 @@ struct ByteTokenizer: TextTokenizer {
     func encode(_ text: String, parseSpecial: Bool, addSpecial: Bool) -> [Int] { text.utf8.map(Int.init) }
     func bytes(_ ids: [Int]) -> [UInt8] { ids.compactMap { $0 < 256 ? UInt8($0) : nil } }
 }
+
+/// Numeric bounds compiled digit by digit, against plain comparisons on many texts.
+@Suite("Schema numeric ranges")
+struct NumericRangeTests {
+    static func accepts(_ schema: String, _ text: String) throws -> Bool {
+        let automaton = try GrammarAutomaton(try JSONSchemaCompiler.grammar(for: try JSONValue(parsing: schema)))
+        return automaton.locked {
+            var state = automaton.stateID(automaton.initialStacks)
+            for c in text.unicodeScalars {
+                state = automaton.transition(state, c.value)
+                if state < 0 { return false }
+            }
+            return automaton.isAccepting(state)
+        }
+    }
+
+    static let texts: [String] = {
+        var out: [String] = []
+        for i in -130...130 { out.append(String(i)) }
+        for i in stride(from: -25, through: 25, by: 1) { out += ["\(i).5", "\(i).0", "\(i).05"] }
+        out += ["-0", "-0.0", "0.0", "0.001", "-0.001", "1000", "-1000", "007", "1e2", "1.", ".5"]
+        return out
+    }()
+
+    @Test("integer and number bounds, inclusive and exclusive, negative and positive", arguments: [
+        ("integer", #""minimum": -17, "maximum": 103"#), ("integer", #""exclusiveMinimum": -5, "exclusiveMaximum": 9"#),
+        ("integer", #""minimum": 42"#), ("integer", #""maximum": -3"#), ("integer", #""minimum": 0, "maximum": 0"#),
+        ("number", #""minimum": -10, "maximum": 10"#), ("number", #""exclusiveMinimum": -2, "maximum": 3"#),
+        ("number", #""minimum": 0, "exclusiveMaximum": 1"#), ("number", #""maximum": -1"#), ("number", #""exclusiveMinimum": 0"#),
+        ("number", #""minimum": -20, "exclusiveMaximum": 0"#),
+    ])
+    func bounds(_ type: String, _ keywords: String) throws {
+        let schema = "{\"type\": \"\(type)\", \(keywords)}"
+        let b = try JSONValue(parsing: schema)
+        for text in Self.texts {
+            let value = Double(text)
+            let wellFormed = (try? JSONValue(parsing: text)) != nil && !text.contains("e")
+            var expected = wellFormed && value != nil
+            if let v = value, expected {
+                if type == "integer" && v != v.rounded() { expected = false }
+                if let m = b["minimum"]?.double, v < m { expected = false }
+                if let m = b["maximum"]?.double, v > m { expected = false }
+                if let m = b["exclusiveMinimum"]?.double, v <= m { expected = false }
+                if let m = b["exclusiveMaximum"]?.double, v >= m { expected = false }
+            }
+            let got = try Self.accepts(schema, text)
+            if expected {
+                // The canonical form never writes -0.
+                if !text.hasPrefix("-0") { #expect(got, "\(schema) should accept \(text)") }
+            } else if got {
+                // Accepting is only allowed for valid values (e.g. "1e2" forms the grammar may not write).
+                #expect(Bool(false), "\(schema) accepts \(text)")
+            }
+        }
+    }
+}
