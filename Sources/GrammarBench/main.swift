@@ -91,6 +91,10 @@ do {
         print(String(format: "tokens=%d free_best=%.1f free_median=%.1f constrained_best=%.1f constrained_median=%.1f ratio_best=%.3f",
                      constrainedTokens, free.last ?? 0, percentile(free, 0.5), constrained.last ?? 0, percentile(constrained, 0.5),
                      (constrained.last ?? 0) / max(1e-9, free.last ?? 1)))
+    case "gbnf":
+        // gbnf <schema.json>: the GBNF a schema compiles to (for llama.cpp in scripts/bench-grammar).
+        arguments.require(2, usage: "grammar-bench gbnf <schema.json>")
+        print(try JSONSchemaCompiler.gbnf(for: try JSONValue(parsing: try String(contentsOfFile: positional[1], encoding: .utf8))))
     case "samples":
         // samples <model.gguf> <schemas.json> <out.jsonl> [--per 10] [--tokens 256]: sampled outputs
         // (temperature 0.8, seeds 1...per) under each schema, one JSON line each, for

@@ -531,7 +531,10 @@ public struct JSONSchemaCompiler {
                     if Self.annotations.contains(key) { continue }
                     if let at = out.firstIndex(where: { $0.0 == key }) {
                         if out[at].1 != value {
-                            throw GrammarError.unsupportedKeyword("allOf", pointer: p + "/" + Self.escapePointer(key) + " (set differently in two parts)")
+                            guard let combined = Self.combine(key, out[at].1, value) else {
+                                throw GrammarError.unsupportedKeyword("allOf", pointer: p + "/" + Self.escapePointer(key) + " (set differently in two parts)")
+                            }
+                            out[at].1 = combined
                         }
                     } else {
                         out.append((key, value))
@@ -553,6 +556,50 @@ public struct JSONSchemaCompiler {
         return .object(out)
     }
 
+    /// One keyword's two values from two allOf parts, as one value meaning both, where that is
+    /// exact: the tighter bound, the common enum values, a nested allOf for subschemas.
+    static func combine(_ key: String, _ a: JSONValue, _ b: JSONValue) -> JSONValue? {
+        switch key {
+        case "minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties":
+            guard let x = a.double, let y = b.double else { return nil }
+            return x >= y ? a : b
+        case "maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties":
+            guard let x = a.double, let y = b.double else { return nil }
+            return x <= y ? a : b
+        case "enum":
+            guard let x = a.array, let y = b.array else { return nil }
+            return .array(x.filter { v in y.contains(v) })
+        case "items", "additionalItems", "not":
+            if key == "not" { return nil }
+            guard a.fields != nil || a.array == nil, b.fields != nil || b.array == nil else { return nil }
+            return .object([("allOf", .array([a, b]))])
+        case "additionalProperties":
+            if case .bool(false) = a { return a }
+            if case .bool(false) = b { return b }
+            if case .bool(true) = a { return b }
+            if case .bool(true) = b { return a }
+            return .object([("allOf", .array([a, b]))])
+        default:
+            return nil
+        }
+    }
+
+    /// `item` repeated min...max times (max nil: unbounded), exact beyond llama.cpp's limit of
+    /// 2,000 repetitions (where `{m,n}` becomes unbounded): blocks of 1,000 and a remainder.
+    /// Nil when `min` is above 1,000.
+    static func repeated(_ item: String, min: Int, max: Int?) -> String? {
+        guard min <= 1000 else { return nil }
+        guard let max, max > 1000 else { return item + (max.map { "{\(min),\($0)}" } ?? "{\(min),}") }
+        let span = max - min
+        let prefix = min > 0 ? item + "{\(min)} " : ""
+        if span <= 1000 { return prefix + item + "{0,\(span)}" }
+        let q = span / 1000, r = span % 1000
+        let block = "(" + item + "{1000})"
+        let below = (q > 1 ? block + "{0,\(q - 1)} " : "") + item + "{0,999}"
+        let top = block + "{\(q)} " + item + "{0,\(r)}"
+        return prefix + "(" + below + " | " + top + ")"
+    }
+
     // MARK: - Strings
 
     private mutating func string(_ schema: JSONValue, _ ptr: String) throws(GrammarError) -> String {
@@ -569,16 +616,27 @@ public struct JSONSchemaCompiler {
         }
         if let p = schema["pattern"] {
             guard let pattern = p.string else { throw GrammarError.badSchema("'pattern' must be a string", pointer: ptr + "/pattern") }
-            if minLength > 0 || maxLength != nil { throw GrammarError.unsupportedKeyword(maxLength != nil ? "maxLength" : "minLength", pointer: ptr + " (with pattern)") }
+            if minLength > 0 || maxLength != nil {
+                // ^A{m,n}$ with one character atom: intersect the counts exactly.
+                guard let (atom, qmin, qmax) = RegexToGBNF.singleAtom(pattern, pointer: ptr + "/pattern") else {
+                    throw GrammarError.unsupportedKeyword(maxLength != nil ? "maxLength" : "minLength", pointer: ptr + " (with pattern)")
+                }
+                let lo = max(qmin, minLength)
+                let hi: Int? = [qmax, maxLength].compactMap { $0 }.min()
+                if let hi, hi < lo { throw GrammarError.badSchema("pattern and length bounds admit no string", pointer: ptr) }
+                guard (hi ?? 0) <= 100_000, let body = Self.repeated("(" + atom + ")", min: lo, max: hi) else {
+                    throw GrammarError.unsupportedKeyword("minLength", pointer: ptr + " (above 1000)")
+                }
+                return rule("pattern", "\"\\\"\" " + body + " \"\\\"\"")
+            }
             let body = try RegexToGBNF.translate(pattern, pointer: ptr + "/pattern")
             return rule("pattern", "\"\\\"\" " + body + " \"\\\"\"")
         }
         if minLength == 0 && maxLength == nil { return "jstring" }
-        guard minLength <= 1000 && (maxLength ?? 0) <= 1000 else {
-            throw GrammarError.unsupportedKeyword(minLength > 1000 ? "minLength" : "maxLength", pointer: ptr + " (above 1000)")
+        guard (maxLength ?? 0) <= 100_000, let body = Self.repeated("jchar", min: minLength, max: maxLength) else {
+            throw GrammarError.unsupportedKeyword(minLength > 1000 ? "minLength" : "maxLength", pointer: ptr + " (above 1000, or maxLength above 100000)")
         }
-        let rep = maxLength.map { "{\(minLength),\($0)}" } ?? "{\(minLength),}"
-        return rule("string", "\"\\\"\" jchar" + rep + " \"\\\"\"")
+        return rule("string", "\"\\\"\" " + body + " \"\\\"\"")
     }
 
     private func count(_ schema: JSONValue, _ key: String, _ ptr: String) throws(GrammarError) -> Int? {

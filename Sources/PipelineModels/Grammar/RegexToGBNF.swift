@@ -44,6 +44,30 @@ struct RegexToGBNF {
         return "(" + branches.joined(separator: " | ") + ")"
     }
 
+    /// For a pattern `^A$`, `^A*$`, `^A+$`, `^A?$` or `^A{m,n}$` with one character atom A: the
+    /// atom's GBNF and the count bounds, so length bounds can be intersected exactly.
+    static func singleAtom(_ pattern: String, pointer: String) -> (atom: String, min: Int, max: Int?)? {
+        var p = RegexToGBNF(pattern, pointer: pointer)
+        guard p.peek == "^" else { return nil }
+        p.i += 1
+        guard let c = p.peek, c != "(", c != "|", c != ")" else { return nil }
+        guard let atom = try? p.atom() else { return nil }
+        var lo = 1, hi: Int? = 1
+        if let q = p.peek {
+            switch q {
+            case "*": lo = 0; hi = nil; p.i += 1
+            case "+": lo = 1; hi = nil; p.i += 1
+            case "?": lo = 0; hi = 1; p.i += 1
+            case "{":
+                guard let (m, n, end) = p.braces(p.i) else { return nil }
+                lo = m; hi = n; p.i = end
+            default: break
+            }
+        }
+        guard p.peek == "$", p.i + 1 == p.chars.count else { return nil }
+        return (atom, lo, hi)
+    }
+
     private var peek: UnicodeScalar? { i < chars.count ? chars[i] : nil }
 
     private func refuse(_ why: String) -> GrammarError {
