@@ -123,3 +123,63 @@ struct NumericRangeTests {
         }
     }
 }
+
+/// Strings: long length bounds past llama.cpp's repetition limit, patterns, formats.
+@Suite("Schema strings")
+struct SchemaStringTests {
+    static func accepts(_ schema: String, _ value: String) throws -> Bool {
+        var text = ""
+        JSONValue.string(value).write(into: &text)
+        return try NumericRangeTests.accepts(schema, text)
+    }
+
+    @Test("maxLength 2500 and minLength 3 with maxLength 1500 are exact")
+    func longBounds() throws {
+        let a = #"{"type": "string", "maxLength": 2500}"#
+        #expect(try Self.accepts(a, String(repeating: "x", count: 2500)))
+        #expect(try !Self.accepts(a, String(repeating: "x", count: 2501)))
+        #expect(try Self.accepts(a, String(repeating: "x", count: 1999)))
+        let b = #"{"type": "string", "minLength": 3, "maxLength": 1500}"#
+        #expect(try !Self.accepts(b, "xy"))
+        #expect(try Self.accepts(b, "xyz"))
+        #expect(try Self.accepts(b, String(repeating: "é", count: 1500)))
+        #expect(try !Self.accepts(b, String(repeating: "é", count: 1501)))
+    }
+
+    @Test("patterns: anchors, classes, groups, quantifiers; escaped characters in the JSON text", arguments: [
+        (#"^[a-z]+-[0-9]{2,3}$"#, ["ab-12", "x-999"], ["ab-1", "AB-12", "ab-1234", "ab-12 "]),
+        (#"^(?:\+|00)?[0-9 ]{7,12}$"#, ["+12 345 678", "0012345678", "1234567"], ["+12", "++1234567", "12345678901234"]),
+        (#"abc"#, ["abc", "xxabcxx"], ["ab", "acb"]),
+        (#"^a"b\\c$"#, ["a\"b\\c"], ["ab\\c", "a\"bc"]),
+        (#"^\d{3}(\.\d+)?$"#, ["123", "123.45"], ["12", "123.", "1234"]),
+        (#"^(cat|dog)s?$"#, ["cat", "dogs"], ["cow", "cats!"]),
+        (#"^[^\s]+$"#, ["a-b", "é"], ["a b", "a\tb", ""]),
+    ])
+    func patterns(_ pattern: String, _ good: [String], _ bad: [String]) throws {
+        var schema = #"{"type": "string", "pattern": "#
+        JSONValue.string(pattern).write(into: &schema)
+        schema += "}"
+        for s in good { #expect(try Self.accepts(schema, s), "\(pattern) should accept \(s.debugDescription)") }
+        for s in bad { #expect(try !Self.accepts(schema, s), "\(pattern) should reject \(s.debugDescription)") }
+    }
+
+    @Test("patterns with length bounds intersect; lookaround is refused with its pointer")
+    func patternBounds() throws {
+        let s = #"{"type": "string", "pattern": "^[0-9a-f]*$", "minLength": 4, "maxLength": 6}"#
+        #expect(try Self.accepts(s, "abcd") && Self.accepts(s, "abcdef"))
+        #expect(try !Self.accepts(s, "abc") && !Self.accepts(s, "abcdef0") && !Self.accepts(s, "abcg"))
+        #expect(throws: GrammarError.self) { try JSONSchemaCompiler.grammar(for: try JSONValue(parsing: #"{"type": "string", "pattern": "^(?=a)b$"}"#)) }
+    }
+
+    @Test("formats: dates with month lengths and leap years, times, uuids, emails")
+    func formats() throws {
+        let date = #"{"type": "string", "format": "date"}"#
+        for d in ["2024-02-29", "2000-02-29", "2023-12-31", "1999-04-30"] { #expect(try Self.accepts(date, d), "\(d)") }
+        for d in ["2023-02-29", "1900-02-29", "2023-04-31", "2023-13-01", "2023-00-10", "0000-01-01"] { #expect(try !Self.accepts(date, d), "\(d)") }
+        #expect(try Self.accepts(#"{"type": "string", "format": "date-time"}"#, "2023-05-01T12:30:00.5+02:00"))
+        #expect(try !Self.accepts(#"{"type": "string", "format": "time"}"#, "24:00:00Z"))
+        #expect(try Self.accepts(#"{"type": "string", "format": "uuid"}"#, "123e4567-e89b-12d3-a456-426614174000"))
+        #expect(try Self.accepts(#"{"type": "string", "format": "email"}"#, "a.b+c@example.co.uk"))
+        #expect(try !Self.accepts(#"{"type": "string", "format": "email"}"#, "a@b"))
+    }
+}
