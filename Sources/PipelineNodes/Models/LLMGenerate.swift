@@ -26,7 +26,7 @@ final class LLMGenerate: PipelineNode {
         OptionSpec("seed", .int, default: 0, range: 0...9_007_199_254_740_991, doc: "random seed: the same seed repeats a sampled run"),
         OptionSpec("stop", .strings, default: .array([]), doc: "strings that end the completion (not included)"),
         OptionSpec("grammar", .string,
-            doc: "hold the output to a GBNF grammar (llama.cpp's syntax): the text itself, or a .gbnf file (relative to the pipeline file)",
+            doc: "hold the output to a GBNF grammar (llama.cpp's syntax): the text itself, or a .gbnf file (relative to the pipeline file, else to the working directory)",
             check: { StructuredOutput.check(.grammar, $0, $1) }),
         OptionSpec("schema", .json,
             doc: "hold the output to a JSON Schema (inline, or a .json file); result is then the parsed value. Unsupported keywords are validation errors",

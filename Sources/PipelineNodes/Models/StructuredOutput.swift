@@ -16,10 +16,17 @@ enum StructuredOutput {
         let key: String
     }
 
+    /// A file named in an option: relative to the pipeline file, else to the working directory
+    /// (where the examples in pipelines/ are run from).
+    static func locate(_ path: String, _ context: OptionCheckContext) -> String {
+        let beside = context.resolve(path)
+        return FileManager.default.fileExists(atPath: beside) ? beside : path
+    }
+
     /// GBNF text: the option's text, or the file it names (a value with no `::=`).
     static func gbnfText(_ value: String, _ context: OptionCheckContext) throws -> (String, String?) {
         if value.contains("::=") { return (value, nil) }
-        let path = context.resolve(value)
+        let path = locate(value, context)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw OptionCheckProblem("'\(value)' is neither GBNF (no '::=') nor a readable grammar file")
         }
@@ -29,7 +36,7 @@ enum StructuredOutput {
     /// A schema: inline (YAML/JSON, object keys in name order), or the JSON file a string names.
     static func schema(_ value: Value, _ context: OptionCheckContext) throws -> JSONValue {
         if case .string(let path) = value {
-            let resolved = context.resolve(path)
+            let resolved = locate(path, context)
             guard let text = try? String(contentsOfFile: resolved, encoding: .utf8) else {
                 throw OptionCheckProblem("cannot read the schema file '\(path)'")
             }
