@@ -5,14 +5,22 @@ import Foundation
 /// its own `GrammarMatcher`.
 ///
 /// Masks are cached per automaton state and pending partial character, so a state seen before
-/// (the inside of a string, the start of a number, a separator) costs one lookup; a state seen
-/// for the first time costs one walk of the vocabulary trie.
+/// (the inside of a string, the start of a number, a separator) costs one lookup. A new state's
+/// mask is put together from per-position parts (XGrammar's context-independent tokens): for
+/// the grammar position on top of each of its stacks, one trie walk (done once per position,
+/// whatever lies below it) finds the tokens accepted inside that position's rule and the few
+/// whose fate depends on what lies below (they finish the rule and go on); only those are
+/// checked against the whole state.
 public final class GrammarConstraint: @unchecked Sendable {
     public let automaton: GrammarAutomaton
     public let vocabulary: GrammarVocabulary
     /// How the constraint was written, for messages and records.
     public let label: String
     private var masks: [MaskKey: TokenMask] = [:]
+    /// Per grammar position: tokens accepted whatever lies below it on the stack, and tokens
+    /// that need the whole stack to decide.
+    private var positionMasks: [Int32: (sure: TokenMask, uncertain: [Int32])] = [:]
+    private var positionBytes = 0
     private var maskBytes = 0
     /// Cached masks are dropped past this many bytes.
     public let maskCacheBytes: Int
@@ -89,7 +97,7 @@ public final class GrammarConstraint: @unchecked Sendable {
             }
             let key = MaskKey(epoch: epoch, state: state, partialValue: partialRemain == 0 ? 0 : partialValue, partialRemain: partialRemain)
             if let m = masks[key] { return m }
-            let m = walk(state, partialValue: partialValue, partialRemain: partialRemain)
+            let m = partialRemain == 0 ? composed(state) : walk(state, partialValue: partialValue, partialRemain: partialRemain)
             let size = m.bits.count * 8 + 64
             if maskBytes + size > maskCacheBytes {
                 masks.removeAll(keepingCapacity: true)
@@ -99,6 +107,95 @@ public final class GrammarConstraint: @unchecked Sendable {
             maskBytes += size
             return m
         }
+    }
+
+    /// The mask of a state with no pending partial character, from its stacks' top positions
+    /// (lock held).
+    private func composed(_ state: Int32) -> TokenMask {
+        var mask = TokenMask(count: vocabulary.count)
+        var uncertain: [Int32] = []
+        var tops = Set<Int32>()
+        for stack in automaton.stacks(of: state) {
+            guard let top = stack.last, tops.insert(top).inserted else { continue }
+            let part = positionMask(top)
+            mask.formUnion(part.sure)
+            uncertain += part.uncertain
+        }
+        if automaton.isAccepting(state) {
+            for t in vocabulary.endOfGeneration where t < vocabulary.count { mask.allow(t) }
+        }
+        for t in uncertain where !mask.allows(Int(t)) {
+            if run(vocabulary.pieces[Int(t)], from: state, partialValue: 0, partialRemain: 0) != nil { mask.allow(Int(t)) }
+        }
+        return mask
+    }
+
+    /// One position's part (lock held): a trie walk from the single stack [position].
+    private func positionMask(_ position: Int32) -> (sure: TokenMask, uncertain: [Int32]) {
+        if let part = positionMasks[position] { return part }
+        let start = automaton.stateID([[position]])
+        let v = vocabulary
+        var sure = TokenMask(count: v.count)
+        var uncertain: [Int32] = []
+        var states = [Int32](repeating: 0, count: v.maxDepth + 1)
+        var decoders = [Decoder](repeating: Decoder(), count: v.maxDepth + 1)
+        // Whether the rule at `position` could have ended somewhere along the path so far: past
+        // that point, lower stack frames may take characters this walk rejects.
+        var ended = [Bool](repeating: false, count: v.maxDepth + 1)
+        states[0] = start
+        func addSubtree(_ i: Int) {
+            for j in i..<Int(v.subtreeEnd[i]) where v.tokenCount[j] > 0 {
+                let first = Int(v.tokenFirst[j])
+                for k in first..<first + Int(v.tokenCount[j]) { uncertain.append(v.sorted[k]) }
+            }
+        }
+        let n = v.nodeByte.count
+        var i = 0
+        while i < n {
+            let d = Int(v.nodeDepth[i])
+            var dec = decoders[d]
+            var state = states[d]
+            var hasEnded = ended[d]
+            guard let out = dec.push(v.nodeByte[i]) else {
+                i = Int(v.subtreeEnd[i])  // invalid UTF-8: rejected in every context
+                continue
+            }
+            if out >= 0 {
+                state = automaton.transition(state, UInt32(out))
+                if state < 0 {
+                    if hasEnded { addSubtree(i) }
+                    i = Int(v.subtreeEnd[i])
+                    continue
+                }
+                if automaton.isAccepting(state) { hasEnded = true }
+            }
+            states[d + 1] = state
+            decoders[d + 1] = dec
+            ended[d + 1] = hasEnded
+            let count = Int(v.tokenCount[i])
+            if count > 0 {
+                let ok = dec.remain == 0 || automaton.acceptsPartial(state, value: dec.value, remain: Int(dec.remain))
+                let first = Int(v.tokenFirst[i])
+                for k in first..<first + count {
+                    if ok { sure.allow(Int(v.sorted[k])) } else if hasEnded { uncertain.append(v.sorted[k]) }
+                }
+            }
+            i += 1
+        }
+        let size = sure.bits.count * 8 + uncertain.count * 4 + 64
+        if positionBytes + size > maskCacheBytes {
+            positionMasks.removeAll(keepingCapacity: true)
+            positionBytes = 0
+        }
+        positionMasks[position] = (sure, uncertain)
+        positionBytes += size
+        return (sure, uncertain)
+    }
+
+    /// The mask by one walk of the whole trie from the state itself (lock held): used when a
+    /// partial character is pending, and by tests as the reference for `composed`.
+    func fullMask(_ start: Int32, partialValue: UInt32, partialRemain: Int8) -> TokenMask {
+        walk(start, partialValue: partialValue, partialRemain: partialRemain)
     }
 
     /// One depth-first walk of the vocabulary trie against the automaton (lock held).

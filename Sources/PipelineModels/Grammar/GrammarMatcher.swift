@@ -19,6 +19,20 @@ public struct GrammarMatcher: Sendable {
         constraint.mask(state: &state, stacks: stacks, epoch: &epoch, partialValue: partialValue, partialRemain: partialRemain)
     }
 
+    /// The mask by one walk of the whole trie from this state (no per-position parts, no cache):
+    /// the reference `mask()` is tested against.
+    mutating func referenceMask() -> TokenMask {
+        let automaton = constraint.automaton
+        return automaton.locked {
+            automaton.makeRoom()
+            if epoch != automaton.epoch {
+                state = automaton.stateID(stacks)
+                epoch = automaton.epoch
+            }
+            return constraint.fullMask(state, partialValue: partialValue, partialRemain: partialRemain)
+        }
+    }
+
     /// True when the text so far is a complete sentence of the grammar (it may go on).
     public var isComplete: Bool { stacks.contains { $0.isEmpty } }
 

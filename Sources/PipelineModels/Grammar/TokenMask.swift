@@ -22,6 +22,16 @@ public struct TokenMask: Sendable, Equatable {
         }
     }
 
+    /// Adds every token `other` allows.
+    mutating func formUnion(_ other: TokenMask) {
+        var count = 0
+        for w in bits.indices {
+            bits[w] |= other.bits[w]
+            count += bits[w].nonzeroBitCount
+        }
+        allowedCount = count
+    }
+
     /// Sets the logits of tokens that are not allowed to -infinity.
     public func apply(to logits: inout [Float]) {
         logits.withUnsafeMutableBufferPointer { l in

@@ -75,3 +75,45 @@ struct GrammarParityTests {
         #expect(differ.isEmpty, "mask and per-token checks differ on \(differ.prefix(10))")
     }
 }
+
+/// The composed masks (per-position parts, context checks for the rest) against one full trie
+/// walk from the state, along seeded random walks through real grammars on SmolLM2's vocabulary.
+@Suite("Grammar masks")
+struct GrammarMaskTests {
+    static let path = modelFolder + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    @Test("composed mask equals the full walk at every step", .enabled(if: FileManager.default.fileExists(atPath: path) || ProcessInfo.processInfo.environment["CI"] != nil))
+    func composedEqualsFull() throws {
+        let loaded = try LoadedModel.shared(path: try #require(model("SmolLM2-135M-Instruct.Q4_1.gguf")))
+        let vocabulary = GrammarVocabulary.of(loaded)
+        var grammars = (GrammarParityTests.golden("smollm2")?.cases ?? []).map(\.grammar)
+        let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../../scripts/structured/sample-schemas.json").standardized.path
+        for entry in (try JSONValue(parsing: try String(contentsOfFile: samples, encoding: .utf8))).array ?? [] {
+            grammars.append(try JSONSchemaCompiler.gbnf(for: try #require(entry["schema"])))
+        }
+        #expect(grammars.count >= 30)
+        var seed: UInt64 = 7
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        for (g, text) in grammars.enumerated() {
+            let constraint = try GrammarConstraint(grammar: try Grammar(gbnf: text), vocabulary: vocabulary)
+            for _ in 0..<2 {
+                var matcher = constraint.makeMatcher()
+                for step in 0..<40 {
+                    let mask = matcher.mask()
+                    let reference = matcher.referenceMask()
+                    #expect(mask == reference, "grammar \(g) step \(step): composed \(mask.allowedCount) vs full \(reference.allowedCount) tokens")
+                    if mask != reference { return }
+                    let allowed = mask.allowed.filter { !vocabulary.endOfGeneration.contains($0) }
+                    guard !allowed.isEmpty else { break }
+                    let token = allowed[next(allowed.count)]
+                    let ok = matcher.accept(token)
+                    #expect(ok)
+                }
+            }
+        }
+    }
+}
