@@ -19,7 +19,11 @@ public final class GrammarConstraint: @unchecked Sendable {
     private var masks: [MaskKey: TokenMask] = [:]
     /// Per grammar position: tokens accepted whatever lies below it on the stack, and tokens
     /// that need the whole stack to decide.
-    private var positionMasks: [Int32: (sure: TokenMask, uncertain: [Int32])] = [:]
+    private var positionMasks: [[Int32]: (sure: TokenMask, uncertain: [Int32])] = [:]
+    /// How many stack entries from the top key a part: enough to hold a string's or a number's
+    /// own repetition frames (so only tokens leaving the value are uncertain), few enough that
+    /// the same value at other depths shares the part.
+    static let partDepth = 6
     private var positionBytes = 0
     private var maskBytes = 0
     /// Cached masks are dropped past this many bytes.
@@ -114,9 +118,10 @@ public final class GrammarConstraint: @unchecked Sendable {
     private func composed(_ state: Int32) -> TokenMask {
         var mask = TokenMask(count: vocabulary.count)
         var uncertain: [Int32] = []
-        var tops = Set<Int32>()
-        for stack in automaton.stacks(of: state) {
-            guard let top = stack.last, tops.insert(top).inserted else { continue }
+        var tops = Set<[Int32]>()
+        for stack in automaton.stacks(of: state) where !stack.isEmpty {
+            let top = Array(stack.suffix(Self.partDepth))
+            guard tops.insert(top).inserted else { continue }
             let part = positionMask(top)
             mask.formUnion(part.sure)
             uncertain += part.uncertain
@@ -130,16 +135,16 @@ public final class GrammarConstraint: @unchecked Sendable {
         return mask
     }
 
-    /// One position's part (lock held): a trie walk from the single stack [position].
-    private func positionMask(_ position: Int32) -> (sure: TokenMask, uncertain: [Int32]) {
+    /// One part (lock held): a trie walk from the stack's top entries alone.
+    private func positionMask(_ position: [Int32]) -> (sure: TokenMask, uncertain: [Int32]) {
         if let part = positionMasks[position] { return part }
-        let start = automaton.stateID([[position]])
+        let start = automaton.stateID([position])
         let v = vocabulary
         var sure = TokenMask(count: v.count)
         var uncertain: [Int32] = []
         var states = [Int32](repeating: 0, count: v.maxDepth + 1)
         var decoders = [Decoder](repeating: Decoder(), count: v.maxDepth + 1)
-        // Whether the rule at `position` could have ended somewhere along the path so far: past
+        // Whether these top entries could have all ended somewhere along the path so far: past
         // that point, lower stack frames may take characters this walk rejects.
         var ended = [Bool](repeating: false, count: v.maxDepth + 1)
         states[0] = start
