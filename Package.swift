@@ -144,6 +144,13 @@ let package = Package(
             path: "Sources/TextBench",
             swiftSettings: swiftSettings
         ),
+        // Benchmark driver for scripts/bench-grammar.
+        .executableTarget(
+            name: "grammar-bench",
+            dependencies: ["BenchSupport", "PipelineModels", "PipelineTensor"],
+            path: "Sources/GrammarBench",
+            swiftSettings: swiftSettings
+        ),
         // Benchmark driver for scripts/bench-vision.
         .executableTarget(
             name: "vision-bench",

@@ -26,6 +26,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A string that ends the completion (repeatable).") var stop: [String] = []
     @Option(help: "Threads for every compute pool: the worker pool and OpenBLAS (default: PIPELINE_THREADS, else all cores).")
     var threads: Int?
+    @Option(help: "Hold the output to a GBNF grammar file (llama.cpp's syntax).") var grammar: String?
+    @Option(help: "Hold the output to a JSON Schema file; only the JSON text is printed.") var schema: String?
+    @Option(help: "The output is exactly one of these (repeatable).") var choice: [String] = []
 
     func run() throws {
         let sampling = SamplingOptions(
@@ -47,6 +50,24 @@ struct GenerateCommand: ParsableCommand {
             WorkerPool.setThreads(threads)
             BLAS.setThreads(WorkerPool.threads)
         }
+        let constrained = [grammar != nil, schema != nil, !choice.isEmpty].filter { $0 }.count
+        guard constrained <= 1 else { throw ValidationError("give one of --grammar, --schema and --choice") }
+        var compiled: Grammar? = nil
+        do {
+            if let grammar {
+                guard let text = try? String(contentsOfFile: grammar, encoding: .utf8) else { throw ValidationError("cannot read --grammar \(grammar)") }
+                compiled = try Grammar(gbnf: text)
+            } else if let schema {
+                guard let text = try? String(contentsOfFile: schema, encoding: .utf8) else { throw ValidationError("cannot read --schema \(schema)") }
+                let value: JSONValue
+                do { value = try JSONValue(parsing: text) } catch { throw ValidationError("\(schema): \(error)") }
+                compiled = try JSONSchemaCompiler.grammar(for: value)
+            } else if !choice.isEmpty {
+                compiled = try Grammar(gbnf: "root ::= " + choice.map(JSONSchemaCompiler.gbnfLiteral).joined(separator: " | "))
+            }
+        } catch let error as GrammarError {
+            throw ValidationError(((grammar ?? schema).map { "\($0): " } ?? "") + "\(error)")
+        }
         do {
             let loaded = try LoadedModel.shared(path: LoadedModel.resolve(model))
             loaded.model.threads = WorkerPool.threads
@@ -62,6 +83,13 @@ struct GenerateCommand: ParsableCommand {
             var request = GenerationRequest(
                 prompt: loaded.tokenizer.encode(text), maxTokens: maxTokens, sampling: sampling, stop: stop)
             request.ignoreEndOfText = ignoreEos
+            if let compiled {
+                do {
+                    request.constraint = try GrammarConstraint(grammar: compiled, vocabulary: GrammarVocabulary.of(loaded))
+                } catch let error as GrammarError {
+                    throw ValidationError("\(error)")
+                }
+            }
             let result = try loaded.generate(request) { piece in
                 FileHandle.standardOutput.write(Data(piece.utf8))
             }
@@ -70,6 +98,10 @@ struct GenerateCommand: ParsableCommand {
                 format: "%d prompt tokens, %.1f tok/s prefill; %d tokens, %.1f tok/s decode; stopped: %@; threads %d",
                 result.promptTokens, result.prefillTokensPerSecond, result.tokens.count, result.decodeTokensPerSecond,
                 result.finishReason.rawValue, WorkerPool.threads) + "\n").utf8))
+            if result.finishReason == .length {
+                Terminal.error("finish_reason: length: --max-tokens (\(maxTokens)) ended the output before it was complete")
+                throw Exit.failed
+            }
         } catch let error as GenerationError {
             Terminal.error("\(error)")
             throw Exit.failed

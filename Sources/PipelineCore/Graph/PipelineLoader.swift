@@ -538,7 +538,8 @@ struct LoadPass {
                 error(node, "'with' must be a mapping of options")
             }
         }
-        let (options, issues) = Options.resolve(given, specs: type.options)
+        let context = OptionCheckContext(pipelineDirectory: (file as NSString).deletingLastPathComponent)
+        let (options, issues) = Options.resolve(given, specs: type.options, context: context)
         for issue in issues {
             switch issue {
             case .unknown(let name, _):

@@ -1,6 +1,6 @@
 /// A problem inside a structured option's value (a task map, a schema), found by its spec's
 /// `check`: where in the value it is, so validation points at that line of the pipeline file.
-public struct OptionFinding: Sendable, Equatable, CustomStringConvertible {
+public struct OptionFinding: Error, Sendable, Equatable, CustomStringConvertible {
     /// Mapping keys and list indices (as decimal text) from the option's value to the part at
     /// fault; empty for the value itself.
     public let path: [String]

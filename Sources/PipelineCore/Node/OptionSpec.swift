@@ -35,13 +35,15 @@ public struct OptionSpec: Sendable {
     public let defaultValue: Value?
     public let range: ClosedRange<Double>?
     public let doc: String
-    /// Checks a structured value past its kind, each problem with its place in the value, so
-    /// validation reports it at that line; nil when the kind alone decides.
-    public let check: (@Sendable (Value) -> [OptionFinding])?
+    /// Checks a structured value past its kind (a task map that must be well formed, a grammar
+    /// that must parse, a schema that must compile), each problem with its place in the value,
+    /// so validation reports it at that line; nil when the kind alone decides.
+    public let check: (@Sendable (Value, OptionCheckContext) -> [OptionFinding])?
 
     public init(
         _ name: String, _ kind: Kind, required: Bool = false, default defaultValue: Value? = nil,
-        range: ClosedRange<Double>? = nil, doc: String, check: (@Sendable (Value) -> [OptionFinding])? = nil
+        range: ClosedRange<Double>? = nil, doc: String,
+        check: (@Sendable (Value, OptionCheckContext) -> [OptionFinding])? = nil
     ) {
         self.check = check
         self.name = name
@@ -50,6 +52,7 @@ public struct OptionSpec: Sendable {
         self.defaultValue = defaultValue
         self.range = range
         self.doc = doc
+        self.check = check
     }
 
     /// Checks and normalises a value for this option; returns nil and a reason when it does not fit.
@@ -102,6 +105,22 @@ public struct OptionSpec: Sendable {
     private func checkRange(_ d: Double) -> Result<Void, OptionProblem> {
         guard let range else { return .success(()) }
         return range.contains(d) ? .success(()) : .failure(.outOfRange(d, range))
+    }
+}
+
+/// What an option check knows besides the value.
+public struct OptionCheckContext: Sendable {
+    /// The directory holding the pipeline file (relative paths in options are relative to it).
+    public let pipelineDirectory: String
+
+    public init(pipelineDirectory: String) { self.pipelineDirectory = pipelineDirectory }
+
+    /// No pipeline file: relative paths are relative to the working directory.
+    public static let none = OptionCheckContext(pipelineDirectory: "")
+
+    /// A path from an option resolved against the pipeline file's directory.
+    public func resolve(_ path: String) -> String {
+        path.hasPrefix("/") || pipelineDirectory.isEmpty ? path : pipelineDirectory + "/" + path
     }
 }
 

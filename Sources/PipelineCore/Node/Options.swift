@@ -58,7 +58,9 @@ public enum OptionIssue: Sendable, CustomStringConvertible {
 extension Options {
     /// Checks given option values against a schema: coerces each, fills defaults, and lists
     /// every unknown, missing or invalid option. Used by the loader and the node harness.
-    public static func resolve(_ given: [String: Value], specs: [OptionSpec]) -> (Options, [OptionIssue]) {
+    public static func resolve(
+        _ given: [String: Value], specs: [OptionSpec], context: OptionCheckContext = .none
+    ) -> (Options, [OptionIssue]) {
         var values: [String: Value] = [:]
         var issues: [OptionIssue] = []
         let known = specs.map(\.name)
@@ -70,7 +72,7 @@ extension Options {
                 switch spec.coerce(raw) {
                 case .success(let v):
                     values[spec.name] = v
-                    issues += spec.check?(v).map { .finding(spec, $0) } ?? []
+                    issues += spec.check?(v, context).map { .finding(spec, $0) } ?? []
                 case .failure(let problem): issues.append(.invalid(spec, problem))
                 }
             } else if let d = spec.defaultValue {

@@ -14,6 +14,9 @@ public struct GenerationRequest: Sendable {
     public var ignoreEndOfText = false
     /// Whether the prompt starts from (and adds to) the model's kept prefixes (not with `prefix` vectors).
     public var reuse = PrefixReuse.off
+    /// Holds the output to a grammar (GBNF, a JSON Schema or choices): each step masks the
+    /// logits to the tokens that keep the text a prefix of the language.
+    public var constraint: GrammarConstraint? = nil
 
     public init(prompt: [Int], maxTokens: Int = 256, sampling: SamplingOptions = .init(), stop: [String] = []) {
         self.prompt = prompt
@@ -26,6 +29,9 @@ public struct GenerationRequest: Sendable {
 /// Why a generation ended.
 public enum FinishReason: String, Sendable, Codable {
     case endOfText = "eos", maxTokens = "max_tokens", stopString = "stop", contextFull = "context"
+    /// A constrained generation ran out of tokens (max_tokens or the context) before its
+    /// value was complete: the text is not a sentence of the grammar.
+    case length = "length"
 }
 
 /// The whole completion and how long it took.
@@ -73,6 +79,7 @@ extension LoadedModel {
         var emitted = 0  // characters of `text` already handed to onText
         var reason = FinishReason.maxTokens
         var firstTokenAt = prefillEnd
+        var matcher = request.constraint?.makeMatcher()
 
         func flush(upTo end: Int) {
             guard end > emitted else { return }
@@ -82,12 +89,21 @@ extension LoadedModel {
         }
 
         while generated.count < request.maxTokens {
+            if let mask = matcher?.mask() {
+                if mask.allowedCount == 0 {
+                    reason = .endOfText
+                    break
+                }
+                mask.apply(to: &logits)
+            }
             let token = sampler.next(logits, history: history)
             if generated.isEmpty { firstTokenAt = clock.now }
-            if stopTokens.contains(token) && !request.ignoreEndOfText {
+            let grammarEnd = matcher?.constraint.vocabulary.endOfGeneration.contains(token) ?? false
+            if (stopTokens.contains(token) || grammarEnd) && !request.ignoreEndOfText {
                 reason = .endOfText
                 break
             }
+            matcher?.accept(token)
             generated.append(token)
             history.append(token)
             text += utf8.push(tokenizer.bytes([token]))
@@ -105,6 +121,7 @@ extension LoadedModel {
             logits = try session.step(token)
         }
         if reason != .stopString { text += utf8.finish() }
+        if let matcher, !matcher.isComplete { reason = .length }
         flush(upTo: text.count)
         let end = clock.now
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }

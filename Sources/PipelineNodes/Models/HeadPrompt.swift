@@ -22,7 +22,7 @@ final class HeadPrompt: PipelineNode {
         OptionSpec("tasks", .json, required: true,
             doc: "task name -> {prompt, choices} (the likeliest answer: choices a list of strings, or a map of labels to the "
                 + "texts scored) or {prompt, max_tokens, stop} (greedy text); prompts fill {text} and {field} from the item",
-            check: { PromptTask.parse($0).findings }),
+            check: { value, _ in PromptTask.parse(value).findings }),
         OptionSpec("system", .string, doc: "a system message shared by every task (chat mode); evaluated once thanks to prefix reuse"),
         OptionSpec("chat", .bool, default: true,
             doc: "wrap each task's prompt as a user message in the chat template; false feeds system + prompt as plain text"),

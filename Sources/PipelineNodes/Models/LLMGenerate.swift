@@ -25,12 +25,30 @@ final class LLMGenerate: PipelineNode {
         OptionSpec("repeat_last_n", .int, default: 64, range: 0...1_000_000, doc: "how many recent tokens the penalty looks at"),
         OptionSpec("seed", .int, default: 0, range: 0...9_007_199_254_740_991, doc: "random seed: the same seed repeats a sampled run"),
         OptionSpec("stop", .strings, default: .array([]), doc: "strings that end the completion (not included)"),
+        OptionSpec("grammar", .string,
+            doc: "hold the output to a GBNF grammar (llama.cpp's syntax): the text itself, or a .gbnf file (relative to the pipeline file, else to the working directory)",
+            check: { StructuredOutput.check(.grammar, $0, $1) }),
+        OptionSpec("schema", .json,
+            doc: "hold the output to a JSON Schema (inline, or a .json file); result is then the parsed value. Unsupported keywords are validation errors",
+            check: { StructuredOutput.check(.schema, $0, $1) }),
+        OptionSpec("choices", .strings,
+            doc: "the output is exactly one of these strings",
+            check: { StructuredOutput.check(.choices, $0, $1) }),
     ]
     static let example = """
         - id: answer
           type: llm.generate
           inputs: {prompt: question.text}
           with: {max_tokens: 64, system: "Answer in one sentence."}
+        - id: sentiment
+          type: llm.generate
+          inputs: {prompt: review.text}
+          with: {choices: [positive, negative, neutral], system: "Classify the review's sentiment."}
+        - id: record
+          type: llm.generate
+          inputs: {prompt: question.text}
+          with:
+            schema: {type: object, properties: {name: {type: string}, age: {type: integer, minimum: 0}}, required: [name, age]}
         """
 
     private let model: LoadedModel
@@ -40,6 +58,8 @@ final class LLMGenerate: PipelineNode {
     private let maxTokens: Int
     private let sampling: SamplingOptions
     private let stop: [String]
+    private let constraint: GrammarConstraint?
+    private let constraintKind: StructuredOutput.Kind?
 
     init(options: Options, context: NodeContext) throws {
         var name = options.string("model")!
@@ -60,6 +80,18 @@ final class LLMGenerate: PipelineNode {
             seed: UInt64(options.int("seed")!))
         if let problem = sampling.problem { throw NodeError(problem) }
         stop = options.strings("stop") ?? []
+        let given = StructuredOutput.Kind.allCases.filter { options[$0.rawValue] != nil }
+        if given.count > 1 {
+            throw NodeError("give one of grammar, schema and choices, not " + given.map(\.rawValue).joined(separator: " and "))
+        }
+        if let kind = given.first {
+            let compiled = try StructuredOutput.compile(kind, options[kind.rawValue]!, OptionCheckContext(pipelineDirectory: context.pipelineDirectory))
+            constraint = try StructuredOutput.constraint(compiled, model: model)
+            constraintKind = kind
+        } else {
+            constraint = nil
+            constraintKind = nil
+        }
         if chat && template == nil {
             throw NodeError(GenerationError.noChatTemplate((model.path as NSString).lastPathComponent).description)
         }
@@ -69,6 +101,7 @@ final class LLMGenerate: PipelineNode {
         let (promptText, prefix) = try prompt(from: input.value)
         var request = GenerationRequest(prompt: model.tokenizer.encode(promptText), maxTokens: maxTokens, sampling: sampling, stop: stop)
         request.prefix = prefix
+        request.constraint = constraint
         var piece = 0
         var emitError: (any Error)?
         let result: GenerationResult
@@ -82,7 +115,21 @@ final class LLMGenerate: PipelineNode {
             throw NodeError(error.description)
         }
         if let emitError { throw emitError }
+        if let kind = constraintKind, result.finishReason == .length {
+            throw NodeError("finish_reason: length: max_tokens (\(maxTokens)) or the context ended the output before the \(kind.rawValue) was complete; nothing is passed on")
+        }
         try output.emit(.string(result.text), to: "text")
+        if constraintKind == .schema {
+            // The grammar only lets valid JSON through, so this parse cannot fail on a finished value.
+            let parsed: JSONValue
+            do {
+                parsed = try JSONValue(parsing: result.text)
+            } catch {
+                throw NodeError("the constrained output is not JSON (\(error)): \(result.text.prefix(200))")
+            }
+            try output.emit(StructuredOutput.value(parsed), to: "result")
+            return
+        }
         try output.emit(.object([
             "text": .string(result.text),
             "model": .string((model.path as NSString).lastPathComponent),
