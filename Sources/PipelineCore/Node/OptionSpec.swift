@@ -45,7 +45,6 @@ public struct OptionSpec: Sendable {
         range: ClosedRange<Double>? = nil, doc: String,
         check: (@Sendable (Value, OptionCheckContext) -> [OptionFinding])? = nil
     ) {
-        self.check = check
         self.name = name
         self.kind = kind
         self.required = required
