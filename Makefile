@@ -15,7 +15,9 @@ build:
 ## Setup, build, and run the demo: sample photos and videos -> labels, transcripts -> 3D scenes + renders.
 demo: setup build
 	$(BIN) run pipelines/media-to-scenes.yaml --set out=out/demo
+	$(BIN) run pipelines/describe-as-scene.yaml --set out=out/demo/described
 	@echo "demo: pictures of the scenes: out/demo/gallery.png out/demo/talk.png out/demo/clip.png"
+	@echo "demo: scenes SmolLM2 described under the scene schema: out/demo/described/scenes.jsonl, pictures in out/demo/described/renders/"
 	@echo "demo: to turn a scene around in a browser: $(BIN) view out/demo/gallery.json  (then open the URL it prints)"
 
 ## Setup, then every test: unit and integration tests, and the custom-node walk-through.

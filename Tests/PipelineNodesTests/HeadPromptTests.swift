@@ -75,6 +75,33 @@ struct HeadPromptTests {
 
     /// Two node copies on two threads share the model and its prefix cache: each gives the
     /// records a lone node without reuse gives.
+    /// `llm.generate` with `choices` and `scoring: true` scores instead of generating: its record
+    /// equals head.prompt's for the same prompt, and `text` carries the label.
+    @Test("llm.generate scoring: every choice's log-probability, the label on text",
+          .enabled(if: headPromptModelAvailable))
+    func generateScoring() throws {
+        let model = try LoadedModel.shared(path: LoadedModel.resolve(Self.modelName))
+        let choices = ["positive", "negative", "neutral"]
+        let node = try NodeHarness(builtin("llm.generate"), options: [
+            "model": .string(Self.modelName), "system": .string(Self.system),
+            "choices": .array(choices.map(Value.string)), "scoring": .bool(true),
+        ])
+        let question = "Review: \(Self.reviews[1])\nIs this review positive, negative or neutral? Answer with one word."
+        let got = try node.process(.string(question))
+        let prompt = model.tokenizer.encode(try model.chatTemplate!.render([
+            ChatMessage(role: "system", content: Self.system), ChatMessage(role: "user", content: question),
+        ]))
+        let scores = try model.score(prompt: prompt, choices: choices.map {
+            model.tokenizer.encode($0, parseSpecial: false, addSpecial: false)
+        }, reuse: .off)
+        let record = ChoiceRecord.make(labels: choices, scores: scores)
+        #expect(got.first { $0.port == "result" }?.value == record)
+        #expect(got.first { $0.port == "text" }?.value == record.objectValue?["label"])
+        #expect(throws: (any Error).self) {
+            try NodeHarness(builtin("llm.generate"), options: ["model": .string(Self.modelName), "scoring": .bool(true)])
+        }
+    }
+
     @Test("node copies on several threads share the prefix cache safely", .enabled(if: headPromptModelAvailable))
     func concurrentCopies() throws {
         let model = try LoadedModel.shared(path: LoadedModel.resolve(Self.modelName))

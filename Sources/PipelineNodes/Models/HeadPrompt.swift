@@ -114,19 +114,7 @@ final class HeadPrompt: PipelineNode {
             switch task.kind {
             case .choices(let choices):
                 let scores = try model.score(prompt: prompt, choices: choiceTokens[task.name]!, reuse: reuse)
-                let sums = scores.map(\.logprob)
-                let top = sums.max()!
-                let total = sums.reduce(0) { $0 + exp($1 - top) }
-                var logprobs: [String: Value] = [:], probabilities: [String: Value] = [:]
-                for (choice, sum) in zip(choices, sums) {
-                    logprobs[choice.label] = .double(sum)
-                    probabilities[choice.label] = .double(exp(sum - top) / total)
-                }
-                return .object([
-                    "label": .string(choices[sums.firstIndex(of: top)!].label),
-                    "logprobs": .object(logprobs),
-                    "probabilities": .object(probabilities),
-                ])
+                return ChoiceRecord.make(labels: choices.map(\.label), scores: scores)
             case .text(let maxTokens, let stop):
                 var request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, stop: stop)
                 request.reuse = reuse

@@ -34,6 +34,8 @@ final class LLMGenerate: PipelineNode {
         OptionSpec("choices", .strings,
             doc: "the output is exactly one of these strings",
             check: { StructuredOutput.check(.choices, $0, $1) }),
+        OptionSpec("scoring", .bool, default: false,
+            doc: "with choices: score every choice by the summed log-probability of its tokens after the prompt (the prompt evaluated once) instead of generating; result is {label, logprobs, probabilities}"),
     ]
     static let example = """
         - id: answer
@@ -60,6 +62,8 @@ final class LLMGenerate: PipelineNode {
     private let stop: [String]
     private let constraint: GrammarConstraint?
     private let constraintKind: StructuredOutput.Kind?
+    /// With `scoring: true`: each choice's label and its tokens (no BOS, no special tokens).
+    private let scored: [(label: String, tokens: [Int])]?
 
     init(options: Options, context: NodeContext) throws {
         var name = options.string("model")!
@@ -92,6 +96,13 @@ final class LLMGenerate: PipelineNode {
             constraint = nil
             constraintKind = nil
         }
+        if options.bool("scoring")! {
+            guard let choices = options.strings("choices") else { throw NodeError("scoring: true needs choices") }
+            let tokenizer = model.tokenizer
+            scored = choices.map { ($0, tokenizer.encode($0, parseSpecial: false, addSpecial: false)) }
+        } else {
+            scored = nil
+        }
         if chat && template == nil {
             throw NodeError(GenerationError.noChatTemplate((model.path as NSString).lastPathComponent).description)
         }
@@ -99,6 +110,19 @@ final class LLMGenerate: PipelineNode {
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
         let (promptText, prefix) = try prompt(from: input.value)
+        if let scored {
+            guard prefix.isEmpty else { throw NodeError("scoring does not take embeddings") }
+            let scores: [ChoiceScore]
+            do {
+                scores = try model.score(prompt: model.tokenizer.encode(promptText), choices: scored.map(\.tokens))
+            } catch let error as ScoringError {
+                throw NodeError(error.description)
+            }
+            let record = ChoiceRecord.make(labels: scored.map(\.label), scores: scores)
+            try output.emit(record.objectValue!["label"]!, to: "text")
+            try output.emit(record, to: "result")
+            return
+        }
         var request = GenerationRequest(prompt: model.tokenizer.encode(promptText), maxTokens: maxTokens, sampling: sampling, stop: stop)
         request.prefix = prefix
         request.constraint = constraint
