@@ -78,20 +78,7 @@ enum StructuredOutput {
     /// GBNF for a fixed list of answers.
     static func choicesGrammar(_ choices: [String]) throws -> Grammar {
         guard !choices.isEmpty else { throw OptionFinding([], "the list of choices is empty") }
-        let alternatives = choices.map { choice -> String in
-            var out = "\""
-            for c in choice.unicodeScalars {
-                switch c {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                default: out.unicodeScalars.append(c)
-                }
-            }
-            return out + "\""
-        }
+        let alternatives = choices.map(JSONSchemaCompiler.gbnfLiteral)
         return try Grammar(gbnf: "root ::= " + alternatives.joined(separator: " | "))
     }
 

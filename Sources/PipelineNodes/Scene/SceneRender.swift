@@ -86,7 +86,7 @@ final class SceneRender: PipelineNode, FilePublisher, EnvironmentCheck {
     /// is; a scene record exported first), or an exported scene part.
     static func document(for value: Value) throws -> String {
         if case .string(let path) = value {
-            let data = try JSONRead.contents(path, maxBytes: 1 << 30)
+            let data = try FileContents.read(path, maxBytes: 1 << 30)
             let parsed = try JSONRead.parse(data, path: path)
             if parsed["metadata"]?["type"]?.stringValue == "Object", parsed["object"] != nil {
                 // Valid JSON (checked above), so it is safe to hand to the page as an expression.

@@ -32,7 +32,7 @@ final class JSONRead: PipelineNode {
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
         guard let path = input.value.stringValue else { throw NodeError("expected a path, got \(input.value.kindName)") }
-        let data = try Self.contents(path, maxBytes: maxBytes)
+        let data = try FileContents.read(path, maxBytes: maxBytes)
         let ext = (path as NSString).pathExtension.lowercased()
         let lines = format == "jsonl" || (format == "auto" && (ext == "jsonl" || ext == "ndjson"))
         if lines {
@@ -42,22 +42,6 @@ final class JSONRead: PipelineNode {
         } else {
             try output.emit(try Self.parse(data, path: path))
         }
-    }
-
-    /// The file's bytes, refusing directories, missing files and files over `maxBytes`.
-    static func contents(_ path: String, maxBytes: Int) throws -> Data {
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
-        } catch {
-            throw NodeError("cannot read \(path): no such file")
-        }
-        if attributes[.type] as? FileAttributeType == .typeDirectory { throw NodeError("\(path) is a directory") }
-        if let size = attributes[.size] as? Int, size > maxBytes {
-            throw NodeError("\(path) is \(size) bytes, over max_bytes \(maxBytes)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else { throw NodeError("cannot read \(path)") }
-        return data
     }
 
     /// One JSON document; an error names the file and, where the parser says, line and column.

@@ -23,17 +23,7 @@ final class TextRead: PipelineNode {
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
         guard let path = input.value.stringValue else { throw NodeError("expected a path, got \(input.value.kindName)") }
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
-        } catch {
-            throw NodeError("cannot read \(path): no such file")
-        }
-        if attributes[.type] as? FileAttributeType == .typeDirectory { throw NodeError("\(path) is a directory") }
-        if let size = attributes[.size] as? Int, size > maxBytes {
-            throw NodeError("\(path) is \(size) bytes, over max_bytes \(maxBytes)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else { throw NodeError("cannot read \(path)") }
+        let data = try FileContents.read(path, maxBytes: maxBytes)
         if let text = String(validating: data, as: UTF8.self) {
             try output.emit(.string(text))
         } else if replace {
