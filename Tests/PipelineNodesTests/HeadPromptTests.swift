@@ -102,6 +102,45 @@ struct HeadPromptTests {
         }
     }
 
+    /// A schema task gives the parsed value, held to the schema, the same with and without reuse;
+    /// a grammar task gives the text its grammar allows.
+    @Test("schema and grammar tasks: the parsed value and the constrained text",
+          .enabled(if: headPromptModelAvailable))
+    func constrainedTasks() throws {
+        let tasks: Value = .object([
+            "entities": .object([
+                "prompt": .string("Review: {text}\nName the product this review is about."),
+                "schema": .object([
+                    "type": .string("object"),
+                    "properties": .object(["product": .object(["type": .string("string"), "maxLength": .int(24)])]),
+                    "required": .array([.string("product")]), "additionalProperties": .bool(false),
+                ]),
+                "max_tokens": .int(40),
+            ]),
+            "stars": .object([
+                "prompt": .string("Review: {text}\nHow many stars, 1 to 5?"),
+                "grammar": .string("root ::= [1-5] \" stars\""),
+            ]),
+        ])
+        func harness(_ reuse: Bool) throws -> NodeHarness {
+            try NodeHarness(builtin("head.prompt"), options: [
+                "model": .string(Self.modelName), "system": .string(Self.system), "tasks": tasks, "reuse": .bool(reuse),
+            ])
+        }
+        let plain = try harness(false), cached = try harness(true)
+        for (i, review) in Self.reviews.enumerated() {
+            let got = try cached.process(.string(review), item: "r\(i)")
+            #expect(got.map(\.value) == (try plain.process(.string(review), item: "r\(i)")).map(\.value))
+            guard case .object(let record) = got[0].value, case .object(let entities)? = record["entities"],
+                  case .string(let product)? = entities["product"], case .string(let stars)? = record["stars"] else {
+                Issue.record("review \(i): unexpected record \(got[0].value)")
+                continue
+            }
+            #expect(entities.count == 1 && product.count <= 24)
+            #expect(stars.count == 7 && stars.hasSuffix(" stars") && ("1"..."5").contains(String(stars.prefix(1))), "\(stars)")
+        }
+    }
+
     @Test("node copies on several threads share the prefix cache safely", .enabled(if: headPromptModelAvailable))
     func concurrentCopies() throws {
         let model = try LoadedModel.shared(path: LoadedModel.resolve(Self.modelName))
@@ -178,7 +217,7 @@ struct HeadPromptTests {
                       temprature: 0.5
                     entities:
                       prompt: "List entities in {text}"
-                      schema: { type: object }
+                      schema: { type: object, patternProperties: { a: {} } }
                     labels:
                       prompt: "Label {text}"
                       choices: [a, 3, a]
@@ -197,7 +236,7 @@ struct HeadPromptTests {
         expectOne(13, "sentiment.choices: the choice list is empty")
         expectOne(16, "reply.max_tokens: expected an integer")
         expectOne(17, "unknown task key 'temprature'")
-        expectOne(20, "'schema' tasks are not supported by head.prompt yet")
+        expectOne(20, "patternProperties")
         expectOne(23, "labels.choices.1: expected a string")
         expectOne(23, "labels.choices.2: 'a' is listed twice")
         expectOne(24, "bare: a task is a map")

@@ -13,16 +13,17 @@ import PipelineModels
 /// starts the same way. Results are bit-identical with `reuse: false`, only slower.
 final class HeadPrompt: PipelineNode {
     static let type = "head.prompt"
-    static let summary = "Runs several named prompt tasks (choices by likelihood, short text) on one GGUF model per item."
+    static let summary = "Runs several named prompt tasks (choices by likelihood, short text, schema-held JSON) on one GGUF model per item."
     static let inputs = [PortSpec("input", .any, doc: "text (fills {text}) or a record whose fields fill {field} placeholders")]
-    static let outputs = [PortSpec("record", .json, doc: "{ task: {label, logprobs, probabilities} | {text, finish_reason} }")]
+    static let outputs = [PortSpec("record", .json, doc: "{ task: {label, logprobs, probabilities} | {text, finish_reason} | the schema's value | the grammar's text }")]
     static let options = [
         OptionSpec("model", .string, default: "SmolLM2-135M-Instruct.Q4_1.gguf",
             doc: "a .gguf path (relative to the pipeline file) or a file name in the model folder (~/.cache/pipeline/models or $PIPELINE_MODELS)"),
         OptionSpec("tasks", .json, required: true,
             doc: "task name -> {prompt, choices} (the likeliest answer: choices a list of strings, or a map of labels to the "
-                + "texts scored) or {prompt, max_tokens, stop} (greedy text); prompts fill {text} and {field} from the item",
-            check: { value, _ in PromptTask.parse(value).findings }),
+                + "texts scored), {prompt, max_tokens, stop} (greedy text), {prompt, schema, max_tokens} (the parsed JSON value) "
+                + "or {prompt, grammar, max_tokens} (GBNF-constrained text); prompts fill {text} and {field} from the item",
+            check: { value, context in PromptTask.parse(value, context).findings }),
         OptionSpec("system", .string, doc: "a system message shared by every task (chat mode); evaluated once thanks to prefix reuse"),
         OptionSpec("chat", .bool, default: true,
             doc: "wrap each task's prompt as a user message in the chat template; false feeds system + prompt as plain text"),
@@ -46,6 +47,8 @@ final class HeadPrompt: PipelineNode {
     private let tasks: [PromptTask]
     /// Each choice task's choices as token ids (tokenized alone: no BOS, no special tokens).
     private let choiceTokens: [String: [[Int]]]
+    /// Each schema or grammar task's constraint (compiled once, shared per model and grammar).
+    private let constraints: [String: GrammarConstraint]
     private let system: String?
     private let reuse: PrefixReuse
 
@@ -54,7 +57,8 @@ final class HeadPrompt: PipelineNode {
         if name.contains("/") && !name.hasPrefix("/") { name = context.pipelineDirectory + "/" + name }
         let model = try LoadedModel.shared(path: LoadedModel.resolve(name))
         self.model = model
-        let parsed = PromptTask.parse(options["tasks"]!)
+        let checkContext = OptionCheckContext(pipelineDirectory: context.pipelineDirectory)
+        let parsed = PromptTask.parse(options["tasks"]!, checkContext)
         if let problem = parsed.findings.first { throw NodeError("tasks: \(problem)") }
         tasks = parsed.tasks
         system = options.string("system")
@@ -76,6 +80,12 @@ final class HeadPrompt: PipelineNode {
             choiceTokens[task.name] = choices.map { model.tokenizer.encode($0.text, parseSpecial: false, addSpecial: false) }
         }
         self.choiceTokens = choiceTokens
+        var constraints: [String: GrammarConstraint] = [:]
+        for task in tasks {
+            guard case .constrained(let kind, let spec, _) = task.kind else { continue }
+            constraints[task.name] = try StructuredOutput.constraint(StructuredOutput.compile(kind, spec, checkContext), model: model)
+        }
+        self.constraints = constraints
     }
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
@@ -120,6 +130,20 @@ final class HeadPrompt: PipelineNode {
                 request.reuse = reuse
                 let result = try model.generate(request)
                 return .object(["text": .string(result.text), "finish_reason": .string(result.finishReason.rawValue)])
+            case .constrained(let kind, _, let maxTokens):
+                var request = GenerationRequest(prompt: prompt, maxTokens: maxTokens)
+                request.reuse = reuse
+                request.constraint = constraints[task.name]
+                let result = try model.generate(request)
+                guard result.finishReason != .length else {
+                    throw NodeError("task '\(task.name)': finish_reason: length: max_tokens (\(maxTokens)) ended the output before the \(kind.rawValue) was complete; nothing is passed on")
+                }
+                guard kind == .schema else { return .string(result.text) }
+                do {
+                    return StructuredOutput.value(try JSONValue(parsing: result.text))
+                } catch {
+                    throw NodeError("task '\(task.name)': the constrained output is not JSON (\(error)): \(result.text.prefix(200))")
+                }
             }
         } catch let error as GenerationError {
             throw NodeError("task '\(task.name)': \(error)")

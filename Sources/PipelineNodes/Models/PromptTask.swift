@@ -9,8 +9,9 @@ struct PromptTask: Sendable, Equatable {
         case choices([Choice])
         /// Free text, greedy, up to `maxTokens`, cut at the first stop string.
         case text(maxTokens: Int, stop: [String])
-        // Extension point: `schema:` and `grammar:` tasks (constrained generation, parsed value
-        // out) become cases here; `reservedKeys` refuses them until then.
+        /// Generation held to a JSON Schema (the parsed value out) or a GBNF grammar (the text
+        /// out), greedy, up to `maxTokens`; `spec` is the option's value (inline or a file).
+        case constrained(StructuredOutput.Kind, spec: Value, maxTokens: Int)
     }
 
     let name: String
@@ -31,9 +32,7 @@ struct PromptTask: Sendable, Equatable {
     }
 
     /// Keys a task may have.
-    static let keys = ["prompt", "choices", "max_tokens", "stop"]
-    /// Keys of task kinds to come (constrained decoding), refused with a clear reason for now.
-    static let reservedKeys = ["schema", "grammar"]
+    static let keys = ["prompt", "choices", "schema", "grammar", "max_tokens", "stop"]
     /// The longest text task allowed.
     static let maxTokensLimit = 4096
 
@@ -89,7 +88,7 @@ struct PromptTask: Sendable, Equatable {
     }
 
     /// The tasks of a `tasks` map in name order, and every problem found, each at its place in the map.
-    static func parse(_ value: Value) -> (tasks: [PromptTask], findings: [OptionFinding]) {
+    static func parse(_ value: Value, _ context: OptionCheckContext = .none) -> (tasks: [PromptTask], findings: [OptionFinding]) {
         guard case .object(let map) = value else {
             return ([], [OptionFinding([], "expected a map of task names to tasks, got \(value.kindName)",
                                        hint: "tasks: { sentiment: { prompt: \"...{text}...\", choices: [positive, negative] } }")])
@@ -97,7 +96,7 @@ struct PromptTask: Sendable, Equatable {
         guard !map.isEmpty else { return ([], [OptionFinding([], "no tasks", hint: "name at least one task")]) }
         var tasks: [PromptTask] = [], findings: [OptionFinding] = []
         for name in map.keys.sorted() {
-            let (task, found) = parse(name: name, map[name]!)
+            let (task, found) = parse(name: name, map[name]!, context)
             if let task { tasks.append(task) }
             findings += found
         }
@@ -105,19 +104,18 @@ struct PromptTask: Sendable, Equatable {
     }
 
     /// One task, or the reasons it is not one.
-    static func parse(name: String, _ value: Value) -> (PromptTask?, [OptionFinding]) {
+    static func parse(name: String, _ value: Value, _ context: OptionCheckContext = .none) -> (PromptTask?, [OptionFinding]) {
         guard case .object(let fields) = value else {
             return (nil, [OptionFinding([name], "a task is a map with 'prompt' and, for a choice task, 'choices'; got \(value.kindName)")])
         }
         var findings: [OptionFinding] = []
         for key in fields.keys.sorted() where !keys.contains(key) {
-            if reservedKeys.contains(key) {
-                findings.append(OptionFinding([name, key], "'\(key)' tasks are not supported by head.prompt yet",
-                                              hint: "use 'choices' or a text task (max_tokens)", atKey: true))
-            } else {
-                findings.append(OptionFinding([name, key], "unknown task key '\(key)'",
-                                              hint: "a task takes " + keys.map { "'\($0)'" }.joined(separator: ", "), atKey: true))
-            }
+            findings.append(OptionFinding([name, key], "unknown task key '\(key)'",
+                                          hint: "a task takes " + keys.map { "'\($0)'" }.joined(separator: ", "), atKey: true))
+        }
+        let shapes = ["choices", "schema", "grammar"].filter { fields[$0] != nil }
+        if shapes.count > 1 {
+            findings.append(OptionFinding([name, shapes[1]], "a task takes one of 'choices', 'schema' and 'grammar', not " + shapes.joined(separator: " and "), atKey: true))
         }
         var pieces: [Piece] = []
         switch fields["prompt"] {
@@ -164,7 +162,7 @@ struct PromptTask: Sendable, Equatable {
                 findings.append(OptionFinding([name, "choices"], "expected a list of strings or a map of labels to texts, got \(choices.kindName)"))
             }
         } else {
-            var maxTokens = 64
+            var maxTokens = shapes.isEmpty ? 64 : 256
             if let v = fields["max_tokens"] {
                 if case .int(let n) = v, (1...maxTokensLimit).contains(n) {
                     maxTokens = n
@@ -179,7 +177,17 @@ struct PromptTask: Sendable, Equatable {
             case .array(let list)? where list.allSatisfy { $0.stringValue != nil }: stop = list.compactMap(\.stringValue)
             case let other?: findings.append(OptionFinding([name, "stop"], "expected a string or a list of strings, got \(other.kindName)"))
             }
-            kind = .text(maxTokens: maxTokens, stop: stop)
+            if let shape = shapes.first, let structured = StructuredOutput.Kind(rawValue: shape) {
+                if fields["stop"] != nil {
+                    findings.append(OptionFinding([name, "stop"], "'stop' does not apply to a \(shape) task: the grammar decides where it ends", atKey: true))
+                }
+                findings += StructuredOutput.check(structured, fields[shape]!, context).map {
+                    OptionFinding([name, shape] + $0.path, $0.message, hint: $0.hint, atKey: $0.atKey)
+                }
+                kind = .constrained(structured, spec: fields[shape]!, maxTokens: maxTokens)
+            } else {
+                kind = .text(maxTokens: maxTokens, stop: stop)
+            }
         }
         guard findings.isEmpty, let kind else { return (nil, findings) }
         return (PromptTask(name: name, pieces: pieces, kind: kind), [])
