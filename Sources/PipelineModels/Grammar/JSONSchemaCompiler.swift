@@ -309,9 +309,8 @@ public struct JSONSchemaCompiler {
         guard let fields = schema.fields else {
             throw GrammarError.badSchema("a schema must be an object or a boolean, not \(schema.typeName)", pointer: ptr)
         }
-        for (key, value) in fields where Self.unsupported.contains(key) {
+        if let key = fields.map(\.0).first(where: Self.unsupported.contains) {
             throw GrammarError.unsupportedKeyword(key, pointer: ptr + "/" + Self.escapePointer(key))
-            _ = value
         }
         if case .bool(true)? = schema["uniqueItems"] {
             throw GrammarError.unsupportedKeyword("uniqueItems", pointer: ptr + "/uniqueItems")
