@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineMediaTests",
-            dependencies: ["PipelineMedia"],
+            dependencies: ["PipelineMedia", "PipelineTesting"],
             swiftSettings: swiftSettings
         ),
         // Hot loops in C with SIMD chosen at run time (AVX2/FMA/F16C), each with a portable twin.
@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "PipelineModelsTests",
             // PipelineMedia decodes the EfficientNet goldens' PNG inputs.
-            dependencies: ["PipelineModels", "PipelineTensor", "PipelineMedia"],
+            dependencies: ["PipelineModels", "PipelineTensor", "PipelineMedia", "PipelineTesting"],
             exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),

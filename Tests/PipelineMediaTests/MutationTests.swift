@@ -1,4 +1,5 @@
 import Foundation
+import PipelineTesting
 import Testing
 @testable import PipelineMedia
 
@@ -18,7 +19,7 @@ import Testing
     static let seed = ProcessInfo.processInfo.environment["PIPELINE_MEDIA_MUTATION_SEED"].flatMap { UInt64($0) } ?? 0x5EED_2026
 
     /// One random corruption of `data`.
-    static func mutate(_ data: Data, rng: inout SplitMix64) -> (Data, String) {
+    static func mutate(_ data: Data, rng: inout SplitMix) -> (Data, String) {
         var d = data
         let n = d.count
         switch Int.random(in: 0..<5, using: &rng) {
@@ -67,7 +68,7 @@ import Testing
         let fx = try Fixtures.get()
         FFmpegLog.setLevel(.quiet)
         defer { FFmpegLog.setLevel(.info) }
-        var rng = SplitMix64(seed: Self.seed)
+        var rng = SplitMix(seed: Self.seed)
         var decoded = 0, failed = 0, total = 0
         for (name, kind) in Self.sources {
             let original = try Data(contentsOf: URL(fileURLWithPath: fx.p(name)))

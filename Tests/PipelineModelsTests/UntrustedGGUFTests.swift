@@ -1,4 +1,5 @@
 import Foundation
+import PipelineTesting
 import Testing
 
 @testable import PipelineModels
@@ -124,20 +125,5 @@ struct UntrustedGGUFTests {
         #expect(loaded + failures.values.reduce(0, +) == Self.mutations)
         #expect(!failures.isEmpty, "no mutation was refused: the mutations did not reach the parser")
         #expect(Self.exercise(copy.path) == nil, "the restored file must load")
-    }
-}
-
-/// A small seeded generator (SplitMix64), so a failing case repeats from its seed.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
