@@ -12,7 +12,30 @@ import Testing
         return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
     }
 
+    /// The name of the variable that makes a test process the child that measures.
+    static let childVariable = "PIPELINE_MEMORY_CHILD"
+
+    /// RSS is per process and the other suites load models beside this one, so the measuring
+    /// runs in a child process of this test binary that runs nothing else.
     @Test func slowConsumerOf1080pStaysBounded() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = ["--testing-library", "swift-testing", "--filter", "streamingMeasuredAlone"]
+        child.environment = ProcessInfo.processInfo.environment.merging([Self.childVariable: "1"]) { $1 }
+        let pipe = Pipe()
+        child.standardOutput = pipe
+        child.standardError = pipe
+        try child.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        child.waitUntilExit()
+        let summary = output.split(separator: "\n").filter { $0.contains("memory:") || $0.contains("RSS grew") || $0.contains("Test run") }
+        #expect(child.terminationStatus == 0, "the measuring child failed:\n\(summary.joined(separator: "\n"))")
+        #expect(output.contains("RSS growth"), "the measuring child did not measure:\n\(output.suffix(2000))")
+        print(summary.filter { $0.hasPrefix("memory:") }.joined(separator: "\n"))
+    }
+
+    @Test("streaming 1080p frames, measured in a process of its own", .enabled(if: ProcessInfo.processInfo.environment[Self.childVariable] != nil))
+    func streamingMeasuredAlone() throws {
         let fx = try Fixtures.get()
         let d = try VideoDecoder(path: fx.p("long1080.mp4"), options: .init(threads: 2))
         var frames = 0
