@@ -92,22 +92,8 @@ struct SceneCommandTests {
         let ws = try Workspace()
         try ws.write("secret.txt", "no")
         try ws.write("site/scene.json", Self.record)
-        let binary = try #require(CLI.binary)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["view", "site/scene.json", "--port", "0", "--requests", "4"]
-        process.currentDirectoryURL = URL(fileURLWithPath: ws.path)
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
+        let (process, url) = try Self.startView("site/scene.json", requests: 4, in: ws)
         defer { if process.isRunning { process.terminate() } }
-        var firstLine = Data()
-        while !firstLine.contains(10) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            firstLine += chunk
-        }
-        let url = try #require(String(decoding: firstLine, as: UTF8.self).split(separator: "\n").first.map(String.init))
         #expect(url.hasPrefix("http://127.0.0.1:") && url.hasSuffix("/scene.html"), "\(url)")
         let base = String(url.dropLast("scene.html".count))
         let page = try String(contentsOf: URL(string: url)!, encoding: .utf8)
@@ -127,23 +113,9 @@ extension SceneCommandTests {
         let ws = try Workspace()
         let record = try String(contentsOfFile: CLI.repository + "/pipelines/samples/scenes/desk.json", encoding: .utf8)
         try ws.write("site/desk.json", try SceneTools.exportThreeJS(try Value(jsonText: record)))
-        let binary = try #require(CLI.binary)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: binary)
         // The page asks for itself, three.min.js, OrbitControls.js, the scene and a favicon.
-        server.arguments = ["view", "site/desk.json", "--port", "0", "--requests", "5"]
-        server.currentDirectoryURL = URL(fileURLWithPath: ws.path)
-        let out = Pipe()
-        server.standardOutput = out
-        try server.run()
+        let (server, url) = try Self.startView("site/desk.json", requests: 5, in: ws)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        var firstLine = Data()
-        while !firstLine.contains(10) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            firstLine += chunk
-        }
-        let url = try #require(String(decoding: firstLine, as: UTF8.self).split(separator: "\n").first.map(String.init))
         var arguments = ["--headless", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--user-data-dir=\(ws.path)/profile",
                          "--virtual-time-budget=10000", "--dump-dom", url]
         if geteuid() == 0 { arguments.insert("--no-sandbox", at: 0) }
@@ -157,6 +129,30 @@ extension SceneCommandTests {
         let text = String(decoding: dom.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         browser.waitUntilExit()
         #expect(text.contains("desk: 4 objects, 0 pictures, 0 point sets"), "\(text.suffix(400))")
+    }
+}
+
+extension SceneCommandTests {
+    /// Starts `pipeline view SCENE --port 0 --requests N` in the workspace and returns the
+    /// server and the URL it prints on its first line.
+    static func startView(_ scene: String, requests: Int, in ws: Workspace) throws -> (Process, String) {
+        let binary = try #require(CLI.binary)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: binary)
+        server.arguments = ["view", scene, "--port", "0", "--requests", String(requests)]
+        server.currentDirectoryURL = URL(fileURLWithPath: ws.path)
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        var firstLine = Data()
+        while !firstLine.contains(10) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            firstLine += chunk
+        }
+        let url = String(decoding: firstLine, as: UTF8.self).split(separator: "\n").first.map(String.init)
+        if url == nil { server.terminate() }
+        return (server, try #require(url, "pipeline view printed no URL"))
     }
 }
 
