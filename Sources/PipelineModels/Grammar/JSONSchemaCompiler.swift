@@ -219,10 +219,20 @@ public struct JSONSchemaCompiler {
         guard ref.hasPrefix("#") else {
             throw GrammarError.badSchema("'$ref' to '\(ref)': only references inside the schema (#...) are resolved", pointer: ptr)
         }
-        var node = root
         let path = String(ref.dropFirst())
-        if path.isEmpty { return (root, "") }
-        guard path.hasPrefix("/") else { throw GrammarError.badSchema("'$ref' '\(ref)' is not a JSON pointer", pointer: ptr) }
+        if !path.isEmpty && !path.hasPrefix("/") { throw GrammarError.badSchema("'$ref' '\(ref)' is not a JSON pointer", pointer: ptr) }
+        guard let node = Self.node(at: path, in: root) else {
+            throw GrammarError.badSchema("'$ref' '\(ref)' points to nothing", pointer: ptr + "/$ref")
+        }
+        return (node, path)
+    }
+
+    /// The value at a JSON pointer (`""` is the whole document; `~0`, `~1` and percent escapes
+    /// decoded), or nil.
+    static func node(at path: String, in root: JSONValue) -> JSONValue? {
+        if path.isEmpty { return root }
+        guard path.hasPrefix("/") else { return nil }
+        var node = root
         for raw in path.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
             let part = (String(raw).removingPercentEncoding ?? String(raw)).replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
             if let next = node[part] {
@@ -230,10 +240,10 @@ public struct JSONSchemaCompiler {
             } else if let items = node.array, let i = Int(part), items.indices.contains(i) {
                 node = items[i]
             } else {
-                throw GrammarError.badSchema("'$ref' '\(ref)' points to nothing", pointer: ptr + "/$ref")
+                return nil
             }
         }
-        return (node, path)
+        return node
     }
 
     // MARK: - Schemas
@@ -309,6 +319,7 @@ public struct JSONSchemaCompiler {
         guard let fields = schema.fields else {
             throw GrammarError.badSchema("a schema must be an object or a boolean, not \(schema.typeName)", pointer: ptr)
         }
+        if let listed = try listedValues(schema, ptr) { return listed }
         if let key = fields.map(\.0).first(where: Self.unsupported.contains) {
             throw GrammarError.unsupportedKeyword(key, pointer: ptr + "/" + Self.escapePointer(key))
         }
@@ -394,6 +405,43 @@ public struct JSONSchemaCompiler {
         }
         if alts.count == 1 { return alts[0] }
         return rule("types", alts.joined(separator: " | "))
+    }
+
+    /// The grammar of a schema that admits a finite set of values (an `enum` or `const` at its
+    /// top or in an `allOf` part) together with keywords the grammar cannot express: the listed
+    /// values the whole schema accepts (`JSONSchemaValidator`), or nil where the schema has no
+    /// such list, needs nothing beyond the ordinary path, or holds what the validator cannot
+    /// decide (the ordinary path then compiles or refuses it).
+    private mutating func listedValues(_ schema: JSONValue, _ ptr: String) throws(GrammarError) -> String? {
+        guard let fields = schema.fields, fields.contains(where: { Self.unsupported.contains($0.0) || $0.0 == "allOf" || $0.0 == "not" }),
+              let candidates = Self.candidates(schema, root: root, depth: 0) else { return nil }
+        var validator = JSONSchemaValidator(root: root)
+        var kept: [JSONValue] = []
+        for v in candidates where !kept.contains(v) {
+            guard let ok = try? validator.isValid(v, schema, ptr) else { return nil }
+            if ok { kept.append(v) }
+        }
+        if kept.isEmpty { throw GrammarError.badSchema("no listed value ('enum' or 'const') is valid under the rest of the schema", pointer: ptr) }
+        return try literalRule(kept, types: Self.allTypes, ptr + (schema["const"] != nil ? "/const" : "/enum"))
+    }
+
+    /// A finite list every valid value is in: `const` or `enum` of the schema or of one of its
+    /// `allOf` parts (through `$ref`s), or nil.
+    static func candidates(_ schema: JSONValue, root: JSONValue, depth: Int) -> [JSONValue]? {
+        guard depth < 16, schema.fields != nil else { return nil }
+        if let ref = schema["$ref"]?.string, JSONSchemaValidator(root: root).legacyRefs {
+            // Up to draft 7 a reference hides its siblings: only what it points to constrains.
+            guard ref.hasPrefix("#"), let node = node(at: String(ref.dropFirst()), in: root) else { return nil }
+            return candidates(node, root: root, depth: depth + 1)
+        }
+        if let c = schema["const"] { return [c] }
+        if let e = schema["enum"]?.array { return e }
+        var parts = schema["allOf"]?.array ?? []
+        if let ref = schema["$ref"]?.string, ref.hasPrefix("#"), let node = node(at: String(ref.dropFirst()), in: root) { parts.append(node) }
+        for p in parts {
+            if let list = candidates(p, root: root, depth: depth + 1) { return list }
+        }
+        return nil
     }
 
     /// True for schemas every value meets (`{}`, `true`), so that `not` of them admits nothing.
