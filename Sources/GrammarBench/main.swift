@@ -46,21 +46,35 @@ do {
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }.sorted()
         let every = max(1, options["every"] ?? 1), limit = options["limit"] ?? 0
         var times: [Double] = []
+        var precompute: [Double] = []
+        var parts = 0, lateParts = 0, stateWalks = 0
         var schemas = 0
         for (n, file) in files.enumerated() where n % every == 0 {
             if limit > 0 && schemas >= limit { break }
             let doc = try JSONValue(parsing: try String(contentsOfFile: folder + "/" + file, encoding: .utf8))
             guard let schema = doc["schema"], let grammar = try? JSONSchemaCompiler.grammar(for: schema),
-                  let constraint = try? GrammarConstraint(grammar: grammar, vocabulary: vocabulary) else { continue }
+                  let constraint = try? GrammarConstraint(grammar: grammar, vocabulary: vocabulary, partDepth: options["part-depth"] ?? 3,
+                                                          precompute: (options["precompute"] ?? 1) != 0) else { continue }
             schemas += 1
+            precompute.append(constraint.precomputeSeconds * 1e3)
+            parts += constraint.precomputedParts
+            defer {
+                lateParts += constraint.partWalks - constraint.precomputedParts
+                stateWalks += constraint.stateWalks
+            }
             for test in doc["tests"]?.array ?? [] {
                 guard case .bool(true)? = test["valid"], let data = test["data"] else { continue }
                 let text = JSONSchemaCompiler.arrange(data, schema: schema).canonicalText
                 var matcher = constraint.makeMatcher()
                 for token in tokenizer.encode(text, parseSpecial: false, addSpecial: false) {
                     let start = threadMicros()
+                    let w0 = constraint.partWalks, u0 = constraint.uncertainChecks
                     let mask = matcher.mask()
-                    times.append(threadMicros() - start)
+                    let t = threadMicros() - start
+                    times.append(t)
+                    if t > 1000 && ProcessInfo.processInfo.environment["GRAMMAR_BENCH_SLOW"] != nil {
+                        print("slow \(file) \(Int(t)) us walks \(constraint.partWalks - w0) uncertain \(constraint.uncertainChecks - u0)")
+                    }
                     guard mask.allows(token), matcher.accept(token) else { break }
                 }
             }
@@ -69,6 +83,9 @@ do {
         let mean = times.reduce(0, +) / Double(max(1, times.count))
         print(String(format: "schemas=%d tokens=%d mean_us=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f vocab=%d",
                      schemas, times.count, mean, percentile(times, 0.5), percentile(times, 0.99), times.last ?? 0, vocabulary.count))
+        precompute.sort()
+        print(String(format: "  precompute per schema (wall): parts=%d later_parts=%d state_walks=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f total_s=%.1f",
+                     parts, lateParts, stateWalks, percentile(precompute, 0.5), percentile(precompute, 0.99), precompute.last ?? 0, precompute.reduce(0, +) / 1e3))
     case "generate":
         arguments.require(4, usage: "grammar-bench generate <model.gguf> <schema.json> <prompt> [--tokens 128] [--runs 3] [--threads 2]")
         let model = try LoadedModel(path: positional[1])

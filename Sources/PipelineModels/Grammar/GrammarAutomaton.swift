@@ -199,9 +199,27 @@ public final class GrammarAutomaton: @unchecked Sendable {
             asciiTransitions[slot] = next
             return next
         }
-        let key = Int64(id) << 32 | Int64(c)
+        // Beyond ASCII the next state depends only on which stacks' top classes take `c` (the
+        // stacks that do all move past their class, whatever `c` is): one entry per (state,
+        // stacks matched) instead of one per code point, which matters for vocabularies with
+        // tens of thousands of distinct characters.
+        let stacks = states[Int(id)]
+        var key: Int64
+        if stacks.count <= 31 {
+            var matched: Int64 = 0
+            for (i, stack) in stacks.enumerated() {
+                guard let top = stack.last else { continue }
+                let kind = elements[Int(top)].kind
+                if kind == .token || kind == .tokenNot { continue }
+                if Self.matchChar(elements, Int(top), c).0 { matched |= 1 << i }
+            }
+            if matched == 0 { return -1 }
+            key = Int64(id) << 32 | Int64(1) << 31 | matched
+        } else {
+            key = Int64(id) << 32 | Int64(c)
+        }
         if let next = transitions[key] { return next }
-        let set = step(states[Int(id)], c)
+        let set = step(stacks, c)
         if set.isEmpty {
             transitions[key] = -1
             return -1

@@ -22,8 +22,17 @@ public final class GrammarConstraint: @unchecked Sendable {
     private var positionMasks: [[Int32]: (sure: TokenMask, uncertain: [Int32])] = [:]
     /// How many stack entries from the top key a part: enough to hold a string's or a number's
     /// own repetition frames (so only tokens leaving the value are uncertain), few enough that
-    /// the same value at other depths shares the part.
-    static let partDepth = 6
+    /// the same value at other depths and places shares the part.
+    public let partDepth: Int
+    /// Positions alike for a token's length (places in counted repetitions) share parts.
+    let equivalence: GrammarEquivalence
+    /// How many parts were computed when the constraint was made, and how long that took.
+    public private(set) var precomputedParts = 0
+    public private(set) var precomputeSeconds = 0.0
+    /// Trie walks made for parts (precomputed ones included) and for whole states.
+    public private(set) var partWalks = 0
+    public private(set) var stateWalks = 0
+    public private(set) var uncertainChecks = 0
     private var positionBytes = 0
     private var maskBytes = 0
     /// Cached masks are dropped past this many bytes.
@@ -36,12 +45,33 @@ public final class GrammarConstraint: @unchecked Sendable {
         var partialRemain: Int8
     }
 
+    /// - Parameters:
+    ///   - precompute: compute the parts of every stack top the grammar's structure can produce
+    ///     now (XGrammar does the same at compile time), so decoding pays no trie walk for them;
+    ///     bounded by `precomputeParts` and half of `maskCacheBytes`. Parts not found now are
+    ///     computed on first use, as without it. Masks are the same either way.
     public init(grammar: Grammar, vocabulary: GrammarVocabulary, label: String = "grammar",
-                maskCacheBytes: Int = 64 << 20) throws {
+                maskCacheBytes: Int = 64 << 20, partDepth: Int = 3, precompute: Bool = true,
+                precomputeParts: Int = 4096) throws {
         automaton = try GrammarAutomaton(grammar)
         self.vocabulary = vocabulary
         self.label = label
         self.maskCacheBytes = maskCacheBytes
+        self.partDepth = max(1, partDepth)
+        equivalence = GrammarEquivalence(grammar, horizon: vocabulary.maxDepth + 1)
+        if precompute {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var seen = Set<[Int32]>()
+            let tops = GrammarStackTops.enumerate(grammar, depth: self.partDepth, limit: precomputeParts)
+                .map(equivalence.map).filter { seen.insert($0).inserted }
+            automaton.locked {
+                for top in tops where positionBytes < maskCacheBytes / 2 {
+                    _ = positionMask(top)
+                    precomputedParts += 1
+                }
+            }
+            precomputeSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
     }
 
     public func makeMatcher() -> GrammarMatcher { GrammarMatcher(self) }
@@ -120,7 +150,7 @@ public final class GrammarConstraint: @unchecked Sendable {
         var uncertain: [Int32] = []
         var tops = Set<[Int32]>()
         for stack in automaton.stacks(of: state) where !stack.isEmpty {
-            let top = Array(stack.suffix(Self.partDepth))
+            let top = equivalence.map(Array(stack.suffix(partDepth)))
             guard tops.insert(top).inserted else { continue }
             let part = positionMask(top)
             mask.formUnion(part.sure)
@@ -129,6 +159,7 @@ public final class GrammarConstraint: @unchecked Sendable {
         if automaton.isAccepting(state) {
             for t in vocabulary.endOfGeneration where t < vocabulary.count { mask.allow(t) }
         }
+        uncertainChecks += uncertain.count
         for t in uncertain where !mask.allows(Int(t)) {
             if run(vocabulary.pieces[Int(t)], from: state, partialValue: 0, partialRemain: 0) != nil { mask.allow(Int(t)) }
         }
@@ -138,6 +169,7 @@ public final class GrammarConstraint: @unchecked Sendable {
     /// One part (lock held): a trie walk from the stack's top entries alone.
     private func positionMask(_ position: [Int32]) -> (sure: TokenMask, uncertain: [Int32]) {
         if let part = positionMasks[position] { return part }
+        partWalks += 1
         let start = automaton.stateID([position])
         let v = vocabulary
         var sure = TokenMask(count: v.count)
@@ -205,6 +237,7 @@ public final class GrammarConstraint: @unchecked Sendable {
 
     /// One depth-first walk of the vocabulary trie against the automaton (lock held).
     private func walk(_ start: Int32, partialValue: UInt32, partialRemain: Int8) -> TokenMask {
+        stateWalks += 1
         let v = vocabulary
         var mask = TokenMask(count: v.count)
         if automaton.isAccepting(start) {

@@ -41,6 +41,34 @@ struct GrammarMatchTests {
         #expect(throws: GrammarError.self) { try GrammarAutomaton(g) }
     }
 
+    @Test("places in a counted repetition share parts; masks equal the full walk up to the bound and past it")
+    func countedRepetitions() throws {
+        let vocab = GrammarVocabulary(tokenizer: ByteTokenizer(), tokenTypes: [], endOfGeneration: [256])
+        for text in [#"root ::= "\"" [a-z]{0,30} "\"""#, #"root ::= "<" ([a-c] [x-z]){12} ">""#, #"root ::= ("ab" | "c"){3,25} "!""#] {
+            let grammar = try Grammar(gbnf: text)
+            let equivalence = GrammarEquivalence(grammar, horizon: vocab.maxDepth + 1)
+            #expect(Set(equivalence.canonical).count < grammar.elements.count, "\(text): no positions shared")
+            for precompute in [true, false] {
+                let constraint = try GrammarConstraint(grammar: grammar, vocabulary: vocab, precompute: precompute)
+                var m = constraint.makeMatcher()
+                var seed: UInt64 = 3
+                for _ in 0..<80 {
+                    let mask = m.mask()
+                    let reference = m.referenceMask()
+                    #expect(mask == reference, "\(text) precompute \(precompute)")
+                    let allowed = mask.allowed.filter { $0 != 256 }
+                    guard !allowed.isEmpty else { break }
+                    seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                    // Mostly stay inside the repetition, to reach its bound.
+                    let pick = allowed.count > 1 && seed >> 60 != 0 ? allowed.filter { $0 != 34 && $0 != 62 && $0 != 33 } : allowed
+                    guard !pick.isEmpty else { break }
+                    let ok = m.accept(pick[Int((seed >> 33) % UInt64(pick.count))])
+                    #expect(ok)
+                }
+            }
+        }
+    }
+
     @Test("the DFA tables reset when full and matching goes on the same")
     func bounded() throws {
         let automaton = try GrammarAutomaton(try Grammar(gbnf: "root ::= [a-z]*"), maxStates: 2, maxTransitions: 3)

@@ -92,17 +92,24 @@ struct GrammarMaskTests {
         for entry in (try JSONValue(parsing: try String(contentsOfFile: samples, encoding: .utf8))).array ?? [] {
             grammars.append(try JSONSchemaCompiler.gbnf(for: try #require(entry["schema"])))
         }
-        #expect(grammars.count >= 30)
+        // Counted repetitions long enough for places in them to share parts (GrammarEquivalence).
+        for schema in [#"{"type": "string", "minLength": 40, "maxLength": 300}"#,
+                       #"{"type": "array", "items": {"enum": ["ab", "cd"]}, "maxItems": 120}"#,
+                       #"{"type": "object", "properties": {"s": {"type": "string", "maxLength": 2000}}, "required": ["s"]}"#] {
+            grammars.append(try JSONSchemaCompiler.gbnf(for: try JSONValue(parsing: schema)))
+        }
+        #expect(grammars.count >= 33)
         var seed: UInt64 = 7
         func next(_ n: Int) -> Int {
             seed = seed &* 6364136223846793005 &+ 1442695040888963407
             return Int((seed >> 33) % UInt64(n))
         }
         for (g, text) in grammars.enumerated() {
-            let constraint = try GrammarConstraint(grammar: try Grammar(gbnf: text), vocabulary: vocabulary)
+            // Half with parts computed up front, half on first use: the masks must not differ.
+            let constraint = try GrammarConstraint(grammar: try Grammar(gbnf: text), vocabulary: vocabulary, precompute: g % 2 == 0)
             for _ in 0..<2 {
                 var matcher = constraint.makeMatcher()
-                for step in 0..<40 {
+                for step in 0..<(g >= grammars.count - 3 ? 120 : 40) {
                     let mask = matcher.mask()
                     let reference = matcher.referenceMask()
                     #expect(mask == reference, "grammar \(g) step \(step): composed \(mask.allowedCount) vs full \(reference.allowedCount) tokens")

@@ -72,7 +72,7 @@ struct SchemaCorpusReport {
             r.schemas += 1
             let constraint: GrammarConstraint
             do {
-                constraint = try GrammarConstraint(grammar: try JSONSchemaCompiler.grammar(for: schema), vocabulary: vocabulary)
+                constraint = try GrammarConstraint(grammar: try JSONSchemaCompiler.grammar(for: schema), vocabulary: vocabulary, precompute: false)
             } catch {
                 let reason = "\(error)"
                 let key = reason.range(of: "unsupported keyword '")
