@@ -60,7 +60,8 @@ public struct PrototypeExample: Sendable, Equatable {
     }
 
     /// Reads the records in `bytes`; an incomplete last record is left out (see `validLength`).
-    public static func decode(_ bytes: [UInt8], path: String) throws -> Decoded {
+    /// `base` is where `bytes` start in the file, for the offsets in errors.
+    public static func decode(_ bytes: [UInt8], path: String, base: Int = 0) throws -> Decoded {
         var examples: [PrototypeExample] = []
         var offset = 0
         func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
@@ -70,17 +71,17 @@ public struct PrototypeExample: Sendable, Equatable {
         while offset < bytes.count {
             guard bytes.count - offset >= 12 else { break }
             guard Array(bytes[offset..<(offset + 4)]) == magic else {
-                throw PrototypeHeadError.corruptState(path: path, offset: offset, reason: "no record starts here")
+                throw PrototypeHeadError.corruptState(path: path, offset: base + offset, reason: "no record starts here")
             }
             let itemLength = u16(offset + 4), labelLength = u16(offset + 6), dimension = Int(u32(offset + 8))
             guard dimension <= maxDimension else {
-                throw PrototypeHeadError.corruptState(path: path, offset: offset, reason: "dimension \(dimension) is more than \(maxDimension)")
+                throw PrototypeHeadError.corruptState(path: path, offset: base + offset, reason: "dimension \(dimension) is more than \(maxDimension)")
             }
             let total = 12 + itemLength + labelLength + 4 * dimension + 4
             guard bytes.count - offset >= total else { break }
             let body = bytes[offset..<(offset + total - 4)]
             guard fnv1a(body) == u32(offset + total - 4) else {
-                throw PrototypeHeadError.corruptState(path: path, offset: offset, reason: "checksum mismatch")
+                throw PrototypeHeadError.corruptState(path: path, offset: base + offset, reason: "checksum mismatch")
             }
             var at = offset + 12
             let item = String(decoding: bytes[at..<(at + itemLength)], as: UTF8.self)

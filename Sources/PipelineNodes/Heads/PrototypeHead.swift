@@ -218,14 +218,21 @@ final class PrototypeHead: PipelineNode, @unchecked Sendable {
         shared.withLock { s in
             guard s.loaded, s.committed else { return }
             do {
-                let bytes = try Self.read(statePath)
-                if bytes.count < s.appliedLength {
+                // Only the bytes past what the head has read (the file only grows under watch).
+                let size = (try? FileManager.default.attributesOfItem(atPath: statePath)[.size] as? Int) ?? 0
+                if size < s.appliedLength {
                     context.warn("\(statePath) is shorter than what the head read; rebuilding it from the file")
                     s.state = PrototypeState(rebuilding: s.state)
                     s.appliedLength = 0
                 }
-                guard bytes.count > s.appliedLength else { return }
-                let decoded = try PrototypeExample.decode(Array(bytes[s.appliedLength...]), path: statePath)
+                guard size > s.appliedLength else { return }
+                guard let handle = FileHandle(forReadingAtPath: statePath) else {
+                    throw PrototypeHeadError.stateIO(path: statePath, reason: "cannot read the head's state")
+                }
+                defer { try? handle.close() }
+                try handle.seek(toOffset: UInt64(s.appliedLength))
+                let bytes = [UInt8](try handle.readToEnd() ?? Data())
+                let decoded = try PrototypeExample.decode(bytes, path: statePath, base: s.appliedLength)
                 for example in decoded.examples {
                     try s.state.check(example.features, item: example.item)
                     s.state.add(example)
