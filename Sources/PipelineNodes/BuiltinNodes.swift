@@ -46,8 +46,11 @@ public enum BuiltinNodes {
         // Flow utilities
         Identity.self,
         Delay.self,
+        FileRoute.self,
         // Models
         LLMGenerate.self,
         HeadPrompt.self,
+        // Heads that keep learning
+        PrototypeHead.self,
     ]
 }
