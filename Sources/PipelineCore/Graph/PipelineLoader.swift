@@ -13,8 +13,6 @@ public struct PipelineLoader: Sendable {
     /// Keys a node entry may have.
     public static let nodeKeys = ["id", "type", "with", "inputs", "concurrency", "ordered", "on_error", "queue"]
     public static let supportedVersion = 1
-    /// Most node copies a graph may ask for (each is a worker on the Dispatch pool).
-    public static let maxTotalCopies = 200
 
     public init(registry: NodeRegistry) {
         self.registry = registry
@@ -151,12 +149,6 @@ struct LoadPass {
             }
             firstSeen[entry.id] = YAMLValue.location(entry.idNode, file: file)
             entries.append(entry)
-        }
-
-        let totalCopies = entries.reduce(0) { $0 + $1.concurrency }
-        if totalCopies > PipelineLoader.maxTotalCopies {
-            error(nodesValue, "the graph asks for \(totalCopies) node copies in all; at most \(PipelineLoader.maxTotalCopies) are supported",
-                hint: "lower `concurrency` on some nodes")
         }
 
         let bindings = resolveInputs(entries)
