@@ -68,6 +68,10 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     /// Where this copy stands with the pool (`Schedule`); see `wake`.
     let schedule = Atomic<Int>(Schedule.idle)
     private var lastFlush: UInt64 = 0
+    /// When a source last flushed, on the precise clock (read only when a consumer is idle).
+    private var lastPreciseFlush: UInt64 = 0
+    /// A source flushes for an idle consumer at most this often.
+    static let idleFlushNanos: UInt64 = 20_000
     /// A source's packets wait at most this long for a batch to fill.
     static let sourceFlushNanos: UInt64 = 5_000_000
     let activity = Mutex(CopyActivity())
@@ -130,10 +134,15 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             flush()
         } else if isSource {
             // A source may emit slowly (a watcher, a camera): do not hold its packets back
-            // waiting for a full batch. When a consumer is idle, send at once (latency);
-            // while consumers are busy, packets gather into batches (throughput).
+            // waiting for a full batch. When a consumer is idle, send at once (latency), but
+            // not more often than every `idleFlushNanos`, so a source emitting millions of
+            // packets a second still hands them over in batches (throughput).
             let now = MonotonicClock.coarse()
-            if now &- lastFlush > Self.sourceFlushNanos || anyConsumerIdle(targets) { flush() }
+            if now &- lastFlush > Self.sourceFlushNanos {
+                flush()
+            } else if anyConsumerIdle(targets), MonotonicClock.now() &- lastPreciseFlush >= Self.idleFlushNanos {
+                flush()
+            }
         }
     }
 
@@ -158,7 +167,10 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             if !chunk.isEmpty { sequencer.submit(ordinal, chunk) }
             return
         }
-        if isSource { lastFlush = MonotonicClock.coarse() }
+        if isSource {
+            lastFlush = MonotonicClock.coarse()
+            lastPreciseFlush = MonotonicClock.now()
+        }
         for e in buffers.indices where !buffers[e].isEmpty {
             let start = MonotonicClock.now()
             setActivity(.pushing, edge: runner.outEdges[e].edgeIndex)
