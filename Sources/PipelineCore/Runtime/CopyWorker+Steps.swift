@@ -17,7 +17,7 @@ enum Schedule {
 extension CopyWorker {
     /// What one step did.
     enum StepResult {
-        /// Handled a batch; there may be more (the copy goes to the back of the queue).
+        /// Handled a batch and more is queued (the copy goes to the back of the queue).
         case more
         /// Nothing to do now (empty inbox, full edge, no reordering permit): the copy waits
         /// for a wake.
@@ -48,7 +48,8 @@ extension CopyWorker {
         }
     }
 
-    /// Runs on a pool thread: steps the copy until it has handled a batch or parks.
+    /// Runs on a pool thread: steps the copy until it parks, or has handled a batch with
+    /// more waiting.
     func runQueued() {
         schedule.store(Schedule.running, ordering: .releasing)
         while true {
@@ -106,7 +107,9 @@ extension CopyWorker {
         case .batch(let batch):
             if !batch.ends.isEmpty { sequencer?.release() }
             process(batch)
-            return .more
+            // More already queued: to the back of the queue (fair to other copies). Otherwise
+            // park; a push during the batch has marked the copy notified, so none is missed.
+            return inbox.hasWork(copy: copy) ? .more : .parked
         }
     }
 }

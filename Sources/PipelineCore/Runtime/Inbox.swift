@@ -196,6 +196,16 @@ final class Inbox: @unchecked Sendable {
         return result
     }
 
+    /// Whether a step of copy `copy` now has something to do: inputs or ends to pop, or every
+    /// lane closed (time to finish), or the run aborted. Inputs that wait for a join partner do
+    /// not count.
+    func hasWork(copy: Int) -> Bool {
+        monitor.withLock {
+            aborted || lanes.allSatisfy(\.isClosed) || !ends[copy].isEmpty || !joined.isEmpty || (lanes.count == 1 && !lanes[0].queue.isEmpty)
+                || (lanes.count > 1 && lanes.allSatisfy { !$0.queue.isEmpty })
+        }
+    }
+
     /// The ends waiting for `copy`, else a batch of what is queued, else nil; under the lock.
     private func takeBatch(limit: Int, copy: Int) -> Batch? {
         if aborted { return nil }
