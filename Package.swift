@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Values, graph model, YAML loading with marks, validation, scheduler, node API.
@@ -37,7 +38,7 @@ let package = Package(
         // Watching folders: inotify, settle rules and the durable exactly-once ledger.
         .target(
             name: "PipelineWatch",
-            dependencies: ["PipelineCore", "CSQLite"],
+            dependencies: ["PipelineCore", "CSQLite", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // Built-in nodes, registered in one visible list.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PipelineCore
 import PipelineNodes
+import Synchronization
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,17 +13,46 @@ struct BenchCommand: ParsableCommand {
             pass-through stages between a source and a sink, and a fan-out/fan-in. GStreamer runs the
             same shapes with gst-launch-1.0 (fakesrc, queue, identity, fakesink sync=false); its
             process start-up, measured with a 1-buffer run, is subtracted.
+
+            With --latency-rate, measures per-packet latency instead: a source emits packets at that
+            rate, each stamped with the monotonic clock, through --stages pass-through stages to a
+            sink that reads the clock again; prints "p50_us p99_us max_us received" (the first 5%
+            are a warm-up). scripts/bench-latency runs GStreamer's chain the same way beside it.
             """)
 
-    @Option(help: "Packets per shape.") var packets = 1_000_000
+    @Option(help: "Packets per shape (per latency run: default 5 s at the rate).") var packets: Int?
     @Option(help: "Runs per shape; the best is reported.") var repeats = 3
     @Flag(help: "Skip GStreamer.") var noGst = false
+    @Option(help: "Shapes to run (chain-1, chain-5, chain-10, fan-out/fan-in); all when none is given.")
+    var shape: [String] = []
+    @Option(help: "Measure latency at this many packets per second instead of throughput.")
+    var latencyRate: Double?
+    @Option(help: "Pass-through stages between source and sink for --latency-rate.") var stages = 5
+
+    func validate() throws {
+        let names = Bench.Shape.all.map(\.name)
+        for name in shape where !names.contains(name) {
+            throw ValidationError("unknown shape '\(name)'; shapes: \(names.joined(separator: ", "))")
+        }
+        if let latencyRate, !(latencyRate > 0 && latencyRate <= 1_000_000) {
+            throw ValidationError("--latency-rate must be between 0 and 1000000 packets per second")
+        }
+        if !(0...1000).contains(stages) { throw ValidationError("--stages must be 0...1000") }
+        if let packets, packets < 20 { throw ValidationError("--packets must be at least 20") }
+    }
 
     func run() throws {
+        if let latencyRate {
+            let count = packets ?? Int(latencyRate * 5)
+            let l = try Bench.measureLatency(rate: latencyRate, packets: count, stages: stages)
+            print(String(format: "%.1f %.1f %.1f %d", l.p50, l.p99, l.max, l.received))
+            return
+        }
+        let packets = packets ?? 1_000_000
         let gst = noGst ? nil : Bench.findExecutable("gst-launch-1.0")
         if !noGst && gst == nil { Terminal.line("gst-launch-1.0 not found: install gstreamer1.0-tools (scripts/setup does)") }
         print("shape               hops/packet   pipeline hops/s   gstreamer hops/s   ratio")
-        for shape in Bench.Shape.all {
+        for shape in Bench.Shape.all where self.shape.isEmpty || self.shape.contains(shape.name) {
             let ours = try (0..<repeats).map { _ in try Bench.measureOurs(shape, packets: packets) }.max()!
             var line = shape.name.padding(toLength: 20, withPad: " ", startingAt: 0)
                 + String(format: "%-13d %-17.0f ", shape.hopsPerPacket, ours)
@@ -105,6 +135,36 @@ enum Bench {
         return Double(packets * shape.hopsPerPacket) / seconds
     }
 
+    /// Per-packet latency in microseconds through a chain of `stages` pass-through nodes, the
+    /// source emitting `packets` packets at `rate` per second.
+    static func measureLatency(rate: Double, packets: Int, stages: Int) throws -> (
+        p50: Double, p99: Double, max: Double, received: Int
+    ) {
+        var benchRegistry = registry
+        benchRegistry.register(Paced.self)
+        benchRegistry.register(LatencySink.self)
+        var y = "version: 1\nname: latency\nsettings: { watchdog_seconds: 0 }\nnodes:\n"
+        y += "  - { id: src, type: bench.paced, with: { rate: \(rate), count: \(packets) } }\n"
+        var previous = "src.stamp"
+        for i in 0..<stages {
+            y += "  - { id: s\(i), type: util.identity, inputs: { in: \(previous) } }\n"
+            previous = "s\(i).out"
+        }
+        y += "  - { id: sink, type: bench.latency, inputs: { stamp: \(previous) } }\n"
+        let graph = try PipelineLoader(registry: benchRegistry).load(text: y, file: "<bench>")
+        LatencySink.latencies.withLock { $0 = [] }
+        let summary = try PipelineRun(graph: graph).run()
+        var l = LatencySink.latencies.withLock { $0 }
+        guard summary.succeeded, l.count == packets else {
+            throw ValidationError("latency run lost packets (\(l.count) of \(packets)): \(summary.text())")
+        }
+        l = Array(l.dropFirst(packets / 20)).sorted()
+        return (
+            Double(l[l.count / 2]) / 1e3, Double(l[Int(Double(l.count) * 0.99)]) / 1e3, Double(l.last!) / 1e3,
+            packets
+        )
+    }
+
     static func measureGStreamer(_ shape: Shape, packets: Int, gst: String) throws -> Double {
         let startup = try time(gst, shape.gst(1))
         let total = try time(gst, shape.gst(packets))
@@ -142,6 +202,56 @@ enum Bench {
         static let options: [OptionSpec] = []
         init(options: Options, context: NodeContext) throws {}
         func process(_ input: NodeInput, _ output: NodeOutput) throws { try output.emit(input.value) }
+    }
+
+    /// The latency benchmark's source: one item whose packets leave at fixed times (absolute
+    /// deadlines on the monotonic clock), each carrying the clock reading when it was emitted.
+    final class Paced: PipelineNode {
+        static let type = "bench.paced"
+        static let summary = "Emits clock stamps at a fixed rate (latency benchmark source)."
+        static let inputs: [PortSpec] = []
+        static let outputs = [PortSpec("stamp", .number)]
+        static let options = [
+            OptionSpec("rate", .double, default: 1000, doc: "packets per second"),
+            OptionSpec("count", .int, default: 5000, doc: "packets"),
+        ]
+        let rate: Double
+        let count: Int
+        init(options: Options, context: NodeContext) throws {
+            rate = options.double("rate")!
+            count = options.int("count")!
+        }
+        func process(_ input: NodeInput, _ output: NodeOutput) throws {
+            let start = Bench.monotonicNanos() + 10_000_000
+            for i in 0..<count {
+                let deadline = start + UInt64(Double(i) * 1e9 / rate)
+                var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+                while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) != 0 {}
+                try output.emit(.int(Int(Bench.monotonicNanos())), item: "paced", sequence: i)
+            }
+        }
+    }
+
+    /// The latency benchmark's sink: records the clock minus each packet's stamp.
+    final class LatencySink: PipelineNode {
+        static let type = "bench.latency"
+        static let summary = "Records per-packet latency (latency benchmark sink)."
+        static let inputs = [PortSpec("stamp", .number)]
+        static let outputs: [PortSpec] = []
+        static let options: [OptionSpec] = []
+        static let latencies = Mutex<[UInt64]>([])
+        init(options: Options, context: NodeContext) throws {}
+        func process(_ input: NodeInput, _ output: NodeOutput) throws {
+            let now = Bench.monotonicNanos()
+            let stamp = UInt64(input.value.intValue ?? 0)
+            Self.latencies.withLock { $0.append(now - stamp) }
+        }
+    }
+
+    static func monotonicNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     /// The benchmark's sink: takes packets and does nothing with them.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import PipelineCore
+import PipelineTensor
 
 #if canImport(Glibc)
 import Glibc
@@ -26,22 +27,33 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Watchdog timeout in seconds (0 disables); overrides the file's settings.", valueName: "seconds"))
     var watchdog: Double?
     @Flag(help: "Print only errors, not the end-of-run summary.") var quiet = false
+    @Option(help: "Threads for node copies, the worker pool and OpenBLAS each (default: PIPELINE_THREADS, else all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
 
     func run() throws {
         let graph = try loadOrExit(file, overrides: try params.pairs())
         try Self.execute(
-            graph: graph, progress: progress, trace: trace, summaryJSON: summaryJSON, watchdog: watchdog, quiet: quiet)
+            graph: graph, progress: progress, trace: trace, summaryJSON: summaryJSON, watchdog: watchdog, quiet: quiet,
+            threads: threads)
     }
 
     /// Runs a validated graph with signal handling, progress and reports; throws the exit code.
     static func execute(
         graph: PipelineGraph, progress: Bool, trace: String? = nil, summaryJSON: String? = nil,
-        watchdog: Double? = nil, quiet: Bool = false, perItemLines: Bool = false
+        watchdog: Double? = nil, quiet: Bool = false, perItemLines: Bool = false, threads: Int? = nil
     ) throws {
+        if let threads {
+            WorkerPool.setThreads(threads)
+            BLAS.setThreads(WorkerPool.threads)
+        }
         let pipelineRun: PipelineRun
         do {
             pipelineRun = try PipelineRun(
-                graph: graph, options: RunOptions(trace: trace != nil, watchdogSeconds: watchdog),
+                graph: graph, options: RunOptions(trace: trace != nil, watchdogSeconds: watchdog, threads: threads),
                 observer: perItemLines ? reportWithItems : report)
         } catch {
             Terminal.error("\(error)")

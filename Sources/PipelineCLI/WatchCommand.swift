@@ -29,6 +29,12 @@ struct WatchCommand: ParsableCommand {
     @Flag(name: .customLong("exit-when-idle"), help: "Stop once everything is processed and the folder is quiet.")
     var exitWhenIdle = false
     @OptionGroup var params: ParamOverrides
+    @Option(help: "Threads for node copies, the worker pool and OpenBLAS each (default: PIPELINE_THREADS, else all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
 
     func run() throws {
         var graph = try loadOrExit(file, overrides: try params.pairs())
@@ -66,7 +72,8 @@ struct WatchCommand: ParsableCommand {
             let count = try Ledger(path: ledgerPath).retryFailed()
             Terminal.line("queued \(count) failed item\(count == 1 ? "" : "s") again")
         }
-        try RunCommand.execute(graph: graph, progress: Terminal.stderrIsTTY, perItemLines: !Terminal.stderrIsTTY)
+        try RunCommand.execute(
+            graph: graph, progress: Terminal.stderrIsTTY, perItemLines: !Terminal.stderrIsTTY, threads: threads)
     }
 
     private func printStatus(_ ledgerPath: String) throws {

@@ -6,6 +6,7 @@ import Synchronization
 public enum TestNodes {
     public static let all: [any PipelineNode.Type] = [
         RandomDelay.self, FailOn.self, Stall.self, Collect.self, Inflate.self, Drop.self, Items.self,
+        Repeat.self,
     ]
 
     /// Passes values on after a random delay (seeded per value, so runs are repeatable).
@@ -83,6 +84,8 @@ public enum Boxes {
     private static let storage = Mutex<[String: [Packet]]>([:])
     public static func append(_ box: String, _ packet: Packet) { storage.withLock { $0[box, default: []].append(packet) } }
     public static func take(_ box: String) -> [Packet] { storage.withLock { $0.removeValue(forKey: box) ?? [] } }
+    /// How many packets the box holds now (it keeps them).
+    public static func count(_ box: String) -> Int { storage.withLock { $0[box]?.count ?? 0 } }
 }
 
 /// A tiny seeded generator for repeatable test randomness.
@@ -215,6 +218,23 @@ extension TestNodes {
                     }
                 }
             }
+        }
+    }
+}
+
+extension TestNodes {
+    /// Emits each input `times` times, as sequences `times·s + j` of the input's item: a node
+    /// that emits many packets per input, so its emits fill a small edge inside `process`.
+    public final class Repeat: PipelineNode {
+        public static let type = "test.repeat"
+        public static let summary = "Emits each input several times."
+        public static let inputs = [PortSpec("in", .any)]
+        public static let outputs = [PortSpec("out", .any)]
+        public static let options = [OptionSpec("times", .int, default: 10, doc: "packets per input")]
+        let times: Int
+        public init(options: Options, context: NodeContext) throws { times = options.int("times")! }
+        public func process(_ input: NodeInput, _ output: NodeOutput) throws {
+            for j in 0..<times { try output.emit(input.value, sequence: input.sequence * times + j) }
         }
     }
 }

@@ -33,6 +33,11 @@ struct CopyActivity: Sendable {
 
 /// One copy of a node: pops batches from the inbox, calls `process`, routes emitted packets
 /// into per-edge buffers that are flushed downstream in batches.
+///
+/// A copy of a node with inputs owns no thread: it runs in steps on the run's `StepPool`
+/// (`wake` queues it, `step` handles one batch, see `CopyWorker+Steps.swift`). A source's
+/// single `process` call lasts as long as its input does (a folder watch: the whole run), so
+/// a source copy runs on a thread of its own (`start`).
 final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     /// Packets buffered per edge before a flush; batching amortises locking and wake-ups.
     static let flushSize = 128
@@ -57,10 +62,16 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     private let collector: (any ItemCollector)?
     private var held: [ObjectIdentifier: Item] = [:]
     private var heldOrder: [Item] = []
-    private var ordinal: Int?
-    private let tracing: Bool
-    private let isSource: Bool
+    var ordinal: Int?
+    let tracing: Bool
+    let isSource: Bool
+    /// Where this copy stands with the pool (`Schedule`); see `wake`.
+    let schedule = Atomic<Int>(Schedule.idle)
     private var lastFlush: UInt64 = 0
+    /// When a source last flushed, on the precise clock (read only when a consumer is idle).
+    private var lastPreciseFlush: UInt64 = 0
+    /// A source flushes for an idle consumer at most this often.
+    static let idleFlushNanos: UInt64 = 20_000
     /// A source's packets wait at most this long for a batch to fill.
     static let sourceFlushNanos: UInt64 = 5_000_000
     let activity = Mutex(CopyActivity())
@@ -71,7 +82,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     var calls = 0
     /// Time inside `process`/`finish`, not counting waits for room downstream.
     var busyNanos: UInt64 = 0
-    private var pushNanos: UInt64 = 0
+    var pushNanos: UInt64 = 0
     var spans: [TraceSpan] = []
 
     init(runner: NodeRunner, copy: Int, instance: any PipelineNode) {
@@ -123,10 +134,27 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             flush()
         } else if isSource {
             // A source may emit slowly (a watcher, a camera): do not hold its packets back
-            // waiting for a full batch.
+            // waiting for a full batch. When a consumer is idle, send at once (latency), but
+            // not more often than every `idleFlushNanos`, so a source emitting millions of
+            // packets a second still hands them over in batches (throughput).
             let now = MonotonicClock.coarse()
-            if now &- lastFlush > Self.sourceFlushNanos { flush() }
+            if now &- lastFlush > Self.sourceFlushNanos {
+                flush()
+            } else if anyConsumerIdle(targets), MonotonicClock.now() &- lastPreciseFlush >= Self.idleFlushNanos {
+                flush()
+            }
         }
+    }
+
+    /// Whether a copy of the node behind one of these edges is idle (waits for input).
+    private func anyConsumerIdle(_ edges: [Int]) -> Bool {
+        for e in edges {
+            for worker in runner.outEdges[e].target.copies
+            where worker.schedule.load(ordering: .relaxed) == Schedule.idle {
+                return true
+            }
+        }
+        return false
     }
 
     func flush() {
@@ -139,60 +167,62 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             if !chunk.isEmpty { sequencer.submit(ordinal, chunk) }
             return
         }
-        if isSource { lastFlush = MonotonicClock.coarse() }
+        if isSource {
+            lastFlush = MonotonicClock.coarse()
+            lastPreciseFlush = MonotonicClock.now()
+        }
         for e in buffers.indices where !buffers[e].isEmpty {
             let start = MonotonicClock.now()
             setActivity(.pushing, edge: runner.outEdges[e].edgeIndex)
-            runner.deliver(edge: e, buffers[e])
+            runner.deliver(edge: e, buffers[e], pool: isSource ? nil : run.pool)
             buffers[e].removeAll(keepingCapacity: true)
             pushNanos += MonotonicClock.now() - start
         }
     }
 
-    /// The copy's whole life: process every input, finish, close outgoing lanes.
-    func start() {
+    /// Sets up the routing tables; called once for every copy before the run starts.
+    func prepare() {
         portEdges = runner.portEdges
         buffers = Array(repeating: [], count: runner.outEdges.count)
         flushAt = runner.outEdges.map { min(Self.flushSize, $0.target.inbox!.lanes[$0.lane].capacity) }
         edgeRegions = runner.outEdges.map(\.target.regions)
         anyEdgeRegions = edgeRegions.contains { !$0.isEmpty }
-        if let inbox = runner.inbox {
-            let sequencer = runner.sequencer
-            let limit = run.batchLimit
-            while true {
-                sequencer?.permits.wait()
-                setActivity(.waiting)
-                guard let batch = inbox.pop(limit: limit, copy: copy) else {
-                    sequencer?.permits.signal()
-                    break
-                }
-                if !batch.ends.isEmpty {
-                    sequencer?.permits.signal()
-                    timed {
-                        for item in batch.ends { end(item) }
-                        flush()
-                    }
-                    continue
-                }
-                run.progress.add(1, ordering: .relaxed)
-                ordinal = batch.ordinal
-                let inputs = batch.inputs
-                activity.withLock { $0.batch = inputs }
-                timed {
-                    // By index: the element is borrowed, not copied (no retain per input).
-                    for index in inputs.indices { handle(inputs[index], at: index) }
-                    flush()
-                }
-                activity.withLock { $0.batch = [] }
-                sequencer?.complete(batch.ordinal)
-                ordinal = nil
-            }
-        } else {
-            timed {
-                invoke(NodeInput(storage: .none, portNames: []), item: nil, at: 0)
-                output.closeOpenItem()
-            }
+    }
+
+    /// A source copy's whole life, on its own thread: its one `process` call, then `finish`.
+    func start() {
+        timed {
+            invoke(NodeInput(storage: .none, portNames: []), item: nil, at: 0)
+            output.closeOpenItem()
         }
+        finishCopy()
+    }
+
+    /// Handles one batch of inputs (or of ended items) popped from the inbox.
+    func process(_ batch: Inbox.Batch) {
+        if !batch.ends.isEmpty {
+            timed {
+                for item in batch.ends { end(item) }
+                flush()
+            }
+            return
+        }
+        run.progress.add(1, ordering: .relaxed)
+        ordinal = batch.ordinal
+        let inputs = batch.inputs
+        activity.withLock { $0.batch = inputs }
+        timed {
+            // By index: the element is borrowed, not copied (no retain per input).
+            for index in inputs.indices { handle(inputs[index], at: index) }
+            flush()
+        }
+        activity.withLock { $0.batch = [] }
+        runner.sequencer?.complete(batch.ordinal)
+        ordinal = nil
+    }
+
+    /// After the last input: ends what the copy still holds, calls `finish`, closes its lanes.
+    func finishCopy() {
         ordinal = nil
         output.currentInput = nil
         // Every lane is closed: nothing more can reach this copy, so what it holds is complete.
@@ -214,10 +244,11 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         }
         setActivity(.finished)
         runner.copyFinished()
+        run.copyEnded()
     }
 
     /// Adds the time `body` takes, less its waits for room downstream, to `busyNanos`.
-    @inline(__always) private func timed(_ body: () -> Void) {
+    @inline(__always) func timed(_ body: () -> Void) {
         pushNanos = 0
         let start = MonotonicClock.now()
         body()
@@ -322,7 +353,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         output.currentInput = nil
     }
 
-    @inline(__always) private func setActivity(_ state: CopyActivity.State, edge: Int? = nil) {
+    @inline(__always) func setActivity(_ state: CopyActivity.State, edge: Int? = nil) {
         let now = MonotonicClock.coarse()
         activity.withLock {
             $0.state = state

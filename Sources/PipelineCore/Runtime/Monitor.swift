@@ -37,6 +37,15 @@ final class Monitor: @unchecked Sendable {
 
     func waitForData() { pthread_cond_wait(dataCond, mutex) }
     func waitForRoom() { pthread_cond_wait(roomCond, mutex) }
+    /// Waits for room at most `nanoseconds` (a timed wake-up for periodic checks).
+    func waitForRoom(nanoseconds: UInt64) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let total = UInt64(deadline.tv_nsec) + nanoseconds
+        deadline.tv_sec += Int(total / 1_000_000_000)
+        deadline.tv_nsec = Int(total % 1_000_000_000)
+        pthread_cond_timedwait(roomCond, mutex, &deadline)
+    }
     func signalData(all: Bool) {
         if all { pthread_cond_broadcast(dataCond) } else { pthread_cond_signal(dataCond) }
     }

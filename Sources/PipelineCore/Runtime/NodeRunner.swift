@@ -67,16 +67,24 @@ final class NodeRunner: @unchecked Sendable {
             copies.append(CopyWorker(runner: self, copy: copy, instance: instance))
         }
         if node.concurrency > 1 && node.ordered && inbox != nil {
+            // Only pool copies have a sequencer, so whoever forwards runs on a pool thread.
             sequencer = Sequencer(window: node.concurrency * 2) { [unowned self] chunk in
-                for (edge, packets) in chunk { deliver(edge: edge, packets) }
+                for (edge, packets) in chunk { deliver(edge: edge, packets, pool: run.pool) }
+            }
+        }
+        if let inbox {
+            let copies = copies
+            inbox.onData = {
+                for worker in copies { worker.wake() }
             }
         }
     }
 
-    /// Pushes packets along one outgoing edge, blocking per the edge's policy.
-    func deliver(edge: Int, _ packets: [Packet]) {
+    /// Pushes packets along one outgoing edge, waiting per the edge's policy. `pool` is the
+    /// step pool when the caller is one of its threads (see `Inbox.push`).
+    func deliver(edge: Int, _ packets: [Packet], pool: StepPool?) {
         let out = outEdges[edge]
-        _ = out.target.inbox!.push(packets, lane: out.lane)
+        _ = out.target.inbox!.push(packets, lane: out.lane, pool: pool)
         run.progress.add(1, ordering: .relaxed)
     }
 

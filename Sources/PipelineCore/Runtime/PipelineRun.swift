@@ -10,19 +10,32 @@ public struct RunOptions: Sendable {
     public var batchLimit = 128
     /// Overrides the file's watchdog timeout when set (seconds; 0 disables).
     public var watchdogSeconds: Double?
+    /// Threads that run node copies at once (the step pool's size); nil: `defaultThreads`.
+    /// Sources run on a thread each, outside this count.
+    public var threads: Int?
 
-    public init(trace: Bool = false, batchLimit: Int = 128, watchdogSeconds: Double? = nil) {
+    /// PIPELINE_THREADS when set to a positive number, else the CPUs this process may use.
+    public static var defaultThreads: Int {
+        if let text = ProcessInfo.processInfo.environment["PIPELINE_THREADS"], let n = Int(text), n > 0 { return n }
+        return ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    public init(trace: Bool = false, batchLimit: Int = 128, watchdogSeconds: Double? = nil, threads: Int? = nil) {
         self.trace = trace
         self.batchLimit = batchLimit
         self.watchdogSeconds = watchdogSeconds
+        self.threads = threads
     }
 }
 
-/// Streams packets through a validated graph on Dispatch queues.
+/// Streams packets through a validated graph.
 ///
-/// Each node copy runs as one long work item on its own serial queue; edges are bounded
-/// queues, so a fast producer waits for a slow consumer (under the `block` policy) and
-/// memory stays bounded. `stop()` drains: sources stop starting items and what is in flight
+/// Copies of nodes with inputs run in steps on a bounded pool of threads (`StepPool`): a copy
+/// is queued when it has input and room downstream, handles one batch, and gives the thread
+/// back, so thousands of nodes run on about as many threads as there are cores. Each source
+/// copy runs as one long work item on a Dispatch queue of its own. Edges are bounded queues,
+/// so a fast producer waits for a slow consumer (under the `block` policy) and memory stays
+/// bounded. `stop()` drains: sources stop starting items and what is in flight
 /// finishes; a second `stop()` (or `abort`) ends the run at once.
 public final class PipelineRun: ItemTracker, @unchecked Sendable {
     public let graph: PipelineGraph
@@ -32,6 +45,8 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     private let observer: @Sendable (RunEvent) -> Void
     private var runners: [NodeRunner] = []
     private let group = DispatchGroup()
+    /// Runs the steps of every copy of a node with inputs.
+    let pool: StepPool
     private let startTime = MonotonicClock.now()
     private var endTime: UInt64 = 0
     let progress = Atomic<Int>(0)
@@ -70,6 +85,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         self.batchLimit = max(1, options.batchLimit)
         self.watchdogSeconds = options.watchdogSeconds ?? graph.settings.watchdogSeconds
         self.pipelineDirectory = (graph.file as NSString).deletingLastPathComponent
+        self.pool = StepPool(threads: options.threads ?? RunOptions.defaultThreads)
         runners = graph.nodes.enumerated().map { index, node in
             NodeRunner(index: index, node: node, run: self, graph: graph)
         }
@@ -117,11 +133,16 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     public func start() {
         for runner in runners {
             for worker in runner.copies {
-                let queue = DispatchQueue(label: "pipeline.\(runner.node.id).\(worker.copy)")
+                worker.prepare()
                 group.enter()
-                queue.async { [group] in
-                    worker.start()
-                    group.leave()
+            }
+        }
+        for runner in runners {
+            for worker in runner.copies {
+                if worker.isSource {
+                    DispatchQueue(label: "pipeline.\(runner.node.id).\(worker.copy)").async { worker.start() }
+                } else {
+                    worker.wake()
                 }
             }
         }
@@ -134,6 +155,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     /// Waits for the run to end and returns its summary.
     public func wait() -> RunSummary {
         group.wait()
+        pool.close()
         watchdog?.cancel()
         endTime = MonotonicClock.now()
         return summary()
@@ -157,6 +179,15 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         guard previous != 2 else { return }
         lock.withLock { $0.abortReason = $0.abortReason ?? reason }
         for runner in runners { runner.inbox?.abort() }
+        // Copies parked for a reordering permit learn of the abort at their next step.
+        for runner in runners where runner.sequencer != nil {
+            for worker in runner.copies { worker.wake() }
+        }
+    }
+
+    /// A copy has called `finish` and closed its lanes.
+    func copyEnded() {
+        group.leave()
     }
 
     public var isStopping: Bool { stopping.load(ordering: .relaxed) != 0 }
