@@ -34,10 +34,16 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // PostgreSQL's client library (Debian's libpq) for the scale-out queue and ledger.
+        .systemLibrary(
+            name: "CPostgres",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         // Watching folders: inotify, settle rules and the durable exactly-once ledger.
         .target(
             name: "PipelineWatch",
-            dependencies: ["PipelineCore", "CSQLite"],
+            dependencies: ["PipelineCore", "CSQLite", "CPostgres"],
             swiftSettings: swiftSettings
         ),
         // Built-in nodes, registered in one visible list.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// SHA-256 (FIPS 180-4), streaming, for identifying file versions by content.
-struct SHA256 {
+public struct SHA256 {
     private var state: [UInt32] = [
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
     ]
@@ -78,7 +78,7 @@ struct SHA256 {
     }
 
     /// Hex digest of a file's contents, read in 1 MiB chunks.
-    static func file(_ path: String) throws -> String {
+    public static func file(_ path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
