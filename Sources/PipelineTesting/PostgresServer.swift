@@ -32,8 +32,9 @@ public final class PostgresServer: @unchecked Sendable {
     private let bin: String
     private let runAs: String?
 
-    /// Initializes and starts a server; `settings` are extra postgresql.conf lines.
-    public init(settings: [String] = []) throws {
+    /// Initializes and starts a server; `settings` are extra postgresql.conf lines and `hba`
+    /// extra pg_hba.conf lines (clients on other networks).
+    public init(settings: [String] = [], hba: [String] = []) throws {
         guard let bin = Self.binaries else { throw ServerError("PostgreSQL is not installed (run scripts/setup)") }
         self.bin = bin
         runAs = getuid() == 0 ? "postgres" : nil
@@ -58,6 +59,12 @@ public final class PostgresServer: @unchecked Sendable {
         handle.seekToEndOfFile()
         handle.write(("\n" + conf.joined(separator: "\n") + "\n").data(using: .utf8)!)
         try handle.close()
+        if !hba.isEmpty {
+            let rules = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/data/pg_hba.conf"))
+            rules.seekToEndOfFile()
+            rules.write(("\n" + hba.joined(separator: "\n") + "\n").data(using: .utf8)!)
+            try rules.close()
+        }
         try start()
     }
 
@@ -142,6 +149,6 @@ public final class PostgresServer: @unchecked Sendable {
 
     public struct ServerError: Error, CustomStringConvertible {
         public let description: String
-        init(_ description: String) { self.description = description }
+        public init(_ description: String) { self.description = description }
     }
 }

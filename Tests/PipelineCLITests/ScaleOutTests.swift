@@ -19,11 +19,11 @@ final class QueueFixture {
 
     /// Source -> slow stage -> read -> one output file per input, plus an appending JSONL
     /// log of every input path (a second branch): exactly once per item whatever happens.
-    init(files: Int, delayMS: Int = 100, settings: [String] = [], name: String = "scaleout") throws {
+    init(files: Int, delayMS: Int = 100, settings: [String] = [], hba: [String] = [], name: String = "scaleout") throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("scaleout-\(UUID())").path
         try FileManager.default.createDirectory(atPath: root + "/inbox", withIntermediateDirectories: true)
         chmod(root, 0o755)
-        server = try PostgresServer(settings: settings)
+        server = try PostgresServer(settings: settings, hba: hba)
         pipeline = root + "/p.yaml"
         try Self.text(name: name, root: root, delayMS: delayMS).write(toFile: pipeline, atomically: true, encoding: .utf8)
         for i in 0..<files {
@@ -197,21 +197,102 @@ struct ScaleOutTests {
     }
 }
 
+/// Workers as separate machines: each in its own network namespace, reaching PostgreSQL over
+/// TCP on a veth link, one link cut (`ip link set down`) mid-run. Needs root (CAP_NET_ADMIN).
+@Suite("Scale-out across network namespaces", .serialized, .enabled(if: NetworkNamespaces.available))
+struct ScaleOutNetnsTests {
+    @Test("faults with workers in network namespaces over TCP, and a link cut")
+    func faultsAcrossNamespaces() throws {
+        let spaces = try NetworkNamespaces(count: 3)
+        defer { spaces.remove() }
+        var run = FaultRun(files: 90, kills: 6, delayMS: 250)
+        run.fixtureSettings = ["listen_addresses = '*'"]
+        run.fixtureHBA = ["host all all 10.77.0.0/16 scram-sha-256"]
+        run.workerPrefix = { [NetworkNamespaces.ipPath, "netns", "exec", spaces.names[$0]] }
+        run.workerURL = { f, slot in f.server.tcpURL(host: spaces.hostAddress(slot)) }
+        run.midRun = { _ in
+            try spaces.setLink(1, up: false)
+            Thread.sleep(forTimeInterval: 6)
+            try spaces.setLink(1, up: true)
+        }
+        try run.run()
+    }
+}
+
+/// Network namespaces with a veth link each to the host (10.77.N.1 host side, 10.77.N.2 inside).
+final class NetworkNamespaces {
+    let names: [String]
+    private let tag = String(getpid() % 100_000)
+
+    /// iproute2's `ip`.
+    static let ipPath = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
+
+    /// Root and a working `ip netns`.
+    static let available: Bool = {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: ipPath) else { return false }
+        let probe = "pipeprobe\(getpid())"
+        guard (try? NetworkNamespaces.ip(["netns", "add", probe])) != nil else { return false }
+        try? NetworkNamespaces.ip(["netns", "del", probe])
+        return true
+    }()
+
+    init(count: Int) throws {
+        names = (0..<count).map { "pq\(getpid() % 100_000)-\($0)" }
+        for (i, name) in names.enumerated() {
+            let host = "vh\(tag)\(i)", inside = "vn\(tag)\(i)"
+            try Self.ip(["netns", "add", name])
+            try Self.ip(["link", "add", host, "type", "veth", "peer", "name", inside])
+            try Self.ip(["link", "set", inside, "netns", name])
+            try Self.ip(["addr", "add", "\(hostAddress(i))/24", "dev", host])
+            try Self.ip(["link", "set", host, "up"])
+            try Self.ip(["netns", "exec", name, "ip", "addr", "add", "10.77.\(i).2/24", "dev", inside])
+            try Self.ip(["netns", "exec", name, "ip", "link", "set", inside, "up"])
+            try Self.ip(["netns", "exec", name, "ip", "link", "set", "lo", "up"])
+        }
+    }
+
+    func hostAddress(_ i: Int) -> String { "10.77.\(i).1" }
+
+    /// Takes slot `i`'s link down or up (from the host side).
+    func setLink(_ i: Int, up: Bool) throws {
+        try Self.ip(["link", "set", "vh\(tag)\(i)", up ? "up" : "down"])
+    }
+
+    func remove() {
+        for name in names { try? Self.ip(["netns", "del", name]) }
+    }
+
+    static func ip(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ipPath)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw PostgresServer.ServerError("ip \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        }
+    }
+}
+
 /// The fault test: workers killed and restarted, the server restarted, a worker paused.
 struct FaultRun {
     let files: Int
     let kills: Int
     let delayMS: Int
     var lease = 2.0
-    /// Workers reach the server at these URLs (one per worker slot; TCP in network namespaces).
-    var workerCommand: ((Int, [String]) -> [String])? = nil
+    /// A command each worker slot runs through (`ip netns exec NAME`), and the URL it uses.
+    var workerPrefix: ((Int) -> [String])? = nil
     var workerURL: ((QueueFixture, Int) -> String)? = nil
     /// Called once mid-run (cut a link, say) with the fixture.
     var midRun: ((QueueFixture) throws -> Void)? = nil
     var fixtureSettings: [String] = []
+    var fixtureHBA: [String] = []
 
     func run() throws {
-        let f = try QueueFixture(files: files, delayMS: delayMS, settings: fixtureSettings)
+        let f = try QueueFixture(files: files, delayMS: delayMS, settings: fixtureSettings, hba: fixtureHBA)
         let r = try f.run(["enqueue", f.pipeline, "--queue", f.server.url, f.root + "/inbox"])
         #expect(r.status == 0, "\(r.stderr)")
         var rng = SplitMix(seed: 20261206)
@@ -219,20 +300,18 @@ struct FaultRun {
             let url = workerURL?(f, slot) ?? f.server.url
             let args = ["worker", f.pipeline, "--queue", url, "--exit-when-idle", "--lease", String(lease),
                         "--max-in-flight", "4", "--batch", "2"]
-            let command = workerCommand?(slot, args) ?? args
-            if workerCommand != nil {
-                return try CLI.Running(command, in: f.root)
-            }
-            return try CLI.Running(command, in: f.root)
+            return try CLI.Running(args, in: f.root, prefix: workerPrefix?(slot) ?? [])
         }
         var workers = try (0..<3).map { try start($0) }
         var finished: [CLI.Result] = []
         let started = Date()
         var killed = 0, restarted = false, paused = false, cut = false
+        var pausedSlot = -1
         // Faults at random moments while work remains; the pause and the restart come between kills.
         while killed < kills || !restarted || !paused || (midRun != nil && !cut) {
             usleep(UInt32(250_000 + rng.next() % 400_000))
-            let slot = Int(rng.next() % 3)
+            var slot = Int(rng.next() % 3)
+            if slot == pausedSlot { slot = (slot + 1) % 3 }  // the paused worker lives on, to be checked
             if killed == kills / 2 && !restarted {
                 try f.server.restartImmediately()
                 restarted = true
@@ -242,6 +321,7 @@ struct FaultRun {
                 Thread.sleep(forTimeInterval: lease * 2 + 0.5)
                 kill(pid, SIGCONT)
                 paused = true
+                pausedSlot = slot
             } else if let midRun, killed == (2 * kills) / 3 && !cut {
                 try midRun(f)
                 cut = true
@@ -264,8 +344,10 @@ struct FaultRun {
         }
         let attempts = try f.checkExactlyOnce(files: files)
         let lostLeases = finished.map { $0.stderr.components(separatedBy: "lease lost").count - 1 }.reduce(0, +)
+        // The worker stopped past its lease came back to find its items taken: its completions were refused.
+        #expect(finished[pausedSlot].stderr.contains("lease lost"), "\(finished[pausedSlot].stderr.suffix(3000))")
         print("scale-out fault test: \(files) items, \(killed) SIGKILLs, 1 immediate restart, 1 SIGSTOP past the lease"
             + (midRun != nil ? ", 1 link cut" : "") + ", faults over \(String(format: "%.1f", faultSeconds)) s, "
-            + "\(attempts - files) re-runs, \(lostLeases) completions refused for a lost lease (surviving workers)")
+            + "\(attempts - files) re-runs, \(lostLeases) completions refused for a lost lease (workers alive at the end)")
     }
 }
