@@ -196,13 +196,49 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
         }
     }
 
+    /// A completion waiting for the group commit, and its result once committed.
+    private final class Ticket: @unchecked Sendable {
+        let completion: WorkQueue.Completion
+        var done = false
+        var result: Result<[WorkQueue.Chunk]?, any Error> = .success(nil)
+        init(_ completion: WorkQueue.Completion) { self.completion = completion }
+    }
+
+    private let pending = Mutex<[Ticket]>([])
+    private let commitLock = NSLock()
+
+    /// Marks an item done through a group commit: whoever holds the commit lock commits every
+    /// completion waiting, in one transaction (one WAL flush for many items when items finish
+    /// faster than a flush takes); the others find their ticket done when they get the lock.
+    private func commit(_ completion: WorkQueue.Completion) throws -> [WorkQueue.Chunk]? {
+        let ticket = Ticket(completion)
+        pending.withLock { $0.append(ticket) }
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        if !ticket.done {
+            let batch = pending.withLock { tickets -> [Ticket] in
+                defer { tickets.removeAll() }
+                return tickets
+            }
+            do {
+                let results = try queue.complete(batch.map(\.completion), owner: owner)
+                for (t, r) in zip(batch, results) { t.result = .success(r) }
+            } catch {
+                for t in batch { t.result = .failure(error) }
+            }
+            for t in batch { t.done = true }
+        }
+        return try ticket.result.get()
+    }
+
     /// Called on a worker thread when an item's last packet is done.
     private func finished(_ outcome: ItemOutcome) {
         guard let claim = inFlight.withLock({ $0[outcome.id] }) else { return }
         defer { inFlight.withLock { _ = $0.removeValue(forKey: outcome.id) } }
         do {
             if !outcome.failed {
-                guard let chunks = try queue.complete(claim, owner: owner, outputs: outcome.outputs, appends: outcome.appends)
+                guard let chunks = try commit(
+                    WorkQueue.Completion(claim: claim, outputs: outcome.outputs, appends: outcome.appends))
                 else {
                     context.warn("\(outcome.id): lease lost (this worker was stopped or cut off); another worker has the item")
                     return
