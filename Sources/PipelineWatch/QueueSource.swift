@@ -44,6 +44,8 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
     private let context: NodeContext
     private let queue: WorkQueue
     private let heartbeatQueue: WorkQueue
+    /// Done and failed records go through their own connection, so commits and claims overlap.
+    private let commitQueue: WorkQueue
     private let root: String
     private let owner: String
     private let batch: Int
@@ -62,6 +64,7 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
         let url = options.string("queue")!, name = options.string("queue_name")!
         queue = try WorkQueue(url: url, name: name)
         heartbeatQueue = try WorkQueue(url: url, name: name)
+        commitQueue = try WorkQueue(url: url, name: name)
         root = URL(fileURLWithPath: options.string("root")!).standardizedFileURL.resolvingSymlinksInPath().path
         let given = options.string("worker") ?? ""
         owner = given.isEmpty
@@ -78,6 +81,7 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
         let warn = context.warn
         queue.log = warn
         heartbeatQueue.log = warn
+        commitQueue.log = warn
         context.commitItems { [weak self] outcome in
             self?.finished(outcome)
         }
@@ -91,6 +95,7 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
         if let listener { try? listener.execute("LISTEN \(WorkQueue.channel)") }
         let heartbeat = Thread { [self] in beat() }
         heartbeat.start()
+        Thread { [self] in commitLoop() }.start()
         defer { stopHeartbeat.store(true, ordering: .relaxed) }
 
         var idleSince: Double?
@@ -98,7 +103,9 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
         while !output.isStopping {
             let free = maxInFlight - inFlight.withLock(\.count)
             var claimed: [WorkQueue.Claim] = []
-            if free > 0 {
+            // Refill in batches rather than one item per query as each finishes.
+            let refill = min(batch, max(1, maxInFlight / 2))
+            if free >= refill {
                 claimed = try queue.claim(owner: owner, limit: min(batch, free), lease: lease, maxAttempts: retries + 1)
                 for (i, claim) in claimed.enumerated() {
                     if output.isStopping {
@@ -125,7 +132,7 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
                     idleSince = nil
                 }
             }
-            if free <= 0 {
+            if free < refill {
                 Thread.sleep(forTimeInterval: 0.002)
             } else if let listener, listener.isConnected {
                 _ = try? listener.waitForNotifications(timeout: exitWhenIdle ? min(pollSeconds, 0.2) : pollSeconds)
@@ -134,8 +141,12 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
                 Thread.sleep(forTimeInterval: exitWhenIdle ? min(pollSeconds, 0.2) : pollSeconds)
             }
         }
-        // Wait for the items in flight to be committed before the last flush.
-        while !inFlight.withLock(\.isEmpty) && !output.isStopping { Thread.sleep(forTimeInterval: 0.01) }
+        // Wait for the items in flight to be committed before the last flush (when stopping,
+        // a little: items abandoned by a second Ctrl-C never finish, and are redone later).
+        let deadline = Date().timeIntervalSince1970 + 10
+        while !inFlight.withLock(\.isEmpty) && (!output.isStopping || Date().timeIntervalSince1970 < deadline) {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         try queue.flushPending()
     }
 
@@ -196,59 +207,56 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
         }
     }
 
-    /// A completion waiting for the group commit, and its result once committed.
-    private final class Ticket: @unchecked Sendable {
-        let completion: WorkQueue.Completion
-        var done = false
-        var result: Result<[WorkQueue.Chunk]?, any Error> = .success(nil)
-        init(_ completion: WorkQueue.Completion) { self.completion = completion }
-    }
+    /// Finished items waiting for the committer thread, guarded by `commitSignal`.
+    private var waiting: [(id: String, completion: WorkQueue.Completion)] = []
+    private let commitSignal = NSCondition()
 
-    private let pending = Mutex<[Ticket]>([])
-    private let commitLock = NSLock()
-
-    /// Marks an item done through a group commit: whoever holds the commit lock commits every
-    /// completion waiting, in one transaction (one WAL flush for many items when items finish
-    /// faster than a flush takes); the others find their ticket done when they get the lock.
-    private func commit(_ completion: WorkQueue.Completion) throws -> [WorkQueue.Chunk]? {
-        let ticket = Ticket(completion)
-        pending.withLock { $0.append(ticket) }
-        commitLock.lock()
-        defer { commitLock.unlock() }
-        if !ticket.done {
-            let batch = pending.withLock { tickets -> [Ticket] in
-                defer { tickets.removeAll() }
-                return tickets
-            }
+    /// The committer thread: marks finished items done in batches, one transaction (one WAL
+    /// flush) for every item that finished while the previous commit was in progress, then
+    /// writes their appended chunks. An item stays in flight (its lease renewed) until then.
+    private func commitLoop() {
+        while true {
+            commitSignal.lock()
+            while waiting.isEmpty { commitSignal.wait() }
+            let batch = waiting
+            waiting.removeAll()
+            commitSignal.unlock()
             do {
-                let results = try queue.complete(batch.map(\.completion), owner: owner)
-                for (t, r) in zip(batch, results) { t.result = .success(r) }
+                let results = try commitQueue.complete(batch.map(\.completion), owner: owner)
+                var chunks: [WorkQueue.Chunk] = []
+                for (entry, result) in zip(batch, results) {
+                    if let result {
+                        chunks += result
+                    } else {
+                        context.warn("\(entry.id): lease lost (this worker was stopped or cut off); another worker has the item")
+                    }
+                }
+                try commitQueue.write(chunks)
             } catch {
-                for t in batch { t.result = .failure(error) }
+                // The items stay `running` under our name; their leases run out and they are redone.
+                context.warn("queue: \(error)")
             }
-            for t in batch { t.done = true }
+            inFlight.withLock { flights in for entry in batch { flights.removeValue(forKey: entry.id) } }
         }
-        return try ticket.result.get()
     }
 
     /// Called on a worker thread when an item's last packet is done.
     private func finished(_ outcome: ItemOutcome) {
         guard let claim = inFlight.withLock({ $0[outcome.id] }) else { return }
+        if !outcome.failed {
+            commitSignal.lock()
+            waiting.append((outcome.id, WorkQueue.Completion(claim: claim, outputs: outcome.outputs, appends: outcome.appends)))
+            commitSignal.signal()
+            commitSignal.unlock()
+            return
+        }
         defer { inFlight.withLock { _ = $0.removeValue(forKey: outcome.id) } }
         do {
-            if !outcome.failed {
-                guard let chunks = try commit(
-                    WorkQueue.Completion(claim: claim, outputs: outcome.outputs, appends: outcome.appends))
-                else {
-                    context.warn("\(outcome.id): lease lost (this worker was stopped or cut off); another worker has the item")
-                    return
-                }
-                try queue.write(chunks)
-            } else if claim.attempt <= retries {
+            if claim.attempt <= retries {
                 let delay = backoff * pow(2, Double(claim.attempt - 1))
-                try queue.fail(claim, owner: owner, error: outcome.failure ?? "failed", retryDelay: delay)
+                try commitQueue.fail(claim, owner: owner, error: outcome.failure ?? "failed", retryDelay: delay)
             } else {
-                try queue.fail(claim, owner: owner, error: outcome.failure ?? "failed", retryDelay: nil)
+                try commitQueue.fail(claim, owner: owner, error: outcome.failure ?? "failed", retryDelay: nil)
             }
         } catch {
             context.warn("queue: \(error)")

@@ -111,10 +111,11 @@ public final class PostgresConnection {
         default:
             let message = (Self.string(PQresultErrorMessage(result)) ?? Self.string(PQerrorMessage(conn)) ?? "error")
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            if !isConnected || result == nil {
+            let code = Self.string(PQresultErrorField(result, Int32(Character("C").asciiValue!))) ?? ""
+            // No SQLSTATE: libpq made the error itself (the socket closed, a timeout), not the server.
+            if !isConnected || result == nil || code.isEmpty {
                 throw PostgresError.connectionLost(message: message)
             }
-            let code = Self.string(PQresultErrorField(result, Int32(Character("C").asciiValue!))) ?? ""
             throw PostgresError.statement(sqlState: code, message: message, sql: sql)
         }
     }
@@ -127,8 +128,8 @@ public final class PostgresConnection {
         let status = PQresultStatus(result)
         guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY else {
             let message = (Self.string(PQresultErrorMessage(result)) ?? "error").trimmingCharacters(in: .whitespacesAndNewlines)
-            if !isConnected || result == nil { throw PostgresError.connectionLost(message: message) }
             let code = Self.string(PQresultErrorField(result, Int32(Character("C").asciiValue!))) ?? ""
+            if !isConnected || result == nil || code.isEmpty { throw PostgresError.connectionLost(message: message) }
             throw PostgresError.statement(sqlState: code, message: message, sql: sql)
         }
     }

@@ -37,7 +37,9 @@ public enum QueueSchema {
                 lease_until DOUBLE PRECISION,
                 UNIQUE (queue, path, hash)
             );
-            CREATE INDEX pipeline_items_claim ON pipeline_items (queue, state, id);
+            CREATE INDEX pipeline_items_state ON pipeline_items (queue, state, id);
+            -- Claims scan only unfinished rows, however many done rows a queue keeps.
+            CREATE INDEX pipeline_items_claim ON pipeline_items (queue, id) WHERE state IN ('queued', 'running');
             CREATE TABLE pipeline_appended (
                 queue TEXT NOT NULL,
                 path TEXT NOT NULL,

@@ -60,8 +60,8 @@ public final class WorkQueue: @unchecked Sendable {
                 log("database: \(error); retrying in \(String(format: "%.1f", delay)) s")
                 Thread.sleep(forTimeInterval: delay)
                 delay = min(delay * 2, 2)
-                if db.isConnected, case .connectionLost = error {} else { try? db.reconnect() }
-                if !db.isConnected { try? db.reconnect() }
+                // A lost connection may still look up to libpq: reset it either way.
+                if case .statement = error {} else { try? db.reconnect() }
             }
         }
     }
@@ -149,7 +149,8 @@ public final class WorkQueue: @unchecked Sendable {
                 """
                 WITH c AS (
                     SELECT id FROM pipeline_items
-                    WHERE queue = $1 AND ((state = 'queued' AND (next_attempt IS NULL OR next_attempt <= \(Self.now)))
+                    WHERE queue = $1 AND state IN ('queued', 'running')
+                        AND ((state = 'queued' AND (next_attempt IS NULL OR next_attempt <= \(Self.now)))
                         OR (state = 'running' AND lease_until < \(Self.now)))
                     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
                 UPDATE pipeline_items i SET state = 'running', attempts = i.attempts + 1, started = \(Self.now),
