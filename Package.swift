@@ -35,10 +35,16 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // PostgreSQL's client library (Debian's libpq) for the scale-out queue and ledger.
+        .systemLibrary(
+            name: "CPostgres",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         // Watching folders: inotify, settle rules and the durable exactly-once ledger.
         .target(
             name: "PipelineWatch",
-            dependencies: ["PipelineCore", "CSQLite", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["PipelineCore", "CSQLite", "CPostgres", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // Built-in nodes, registered in one visible list.

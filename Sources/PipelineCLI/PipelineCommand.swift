@@ -12,6 +12,7 @@ struct PipelineCommand: ParsableCommand {
         subcommands: [
             RunCommand.self, WatchCommand.self, ValidateCommand.self, NodesCommand.self, DescribeCommand.self, GraphCommand.self,
             BenchCommand.self, GenerateCommand.self, RenderCommand.self, ViewCommand.self,
+            WorkerCommand.self, EnqueueCommand.self, QueueCommand.self,
         ])
 }
 

@@ -23,6 +23,16 @@ struct WatchCommand: ParsableCommand {
     @Option(name: .customLong("pattern"), help: "Only file names matching this glob (repeatable).") var patterns: [String] = []
     @Option(help: ArgumentHelp("The ledger database (default INBOX/.pipeline/ledger.sqlite).", valueName: "path"))
     var state: String?
+    @Option(help: ArgumentHelp(
+        "Keep the ledger in PostgreSQL instead of SQLite (default: $PIPELINE_LEDGER).", valueName: "postgres-url"))
+    var ledger: String?
+    @Option(help: ArgumentHelp(
+        "Only enqueue what lands on this PostgreSQL queue for `pipeline worker`; run nothing here.", valueName: "url"))
+    var queue: String?
+    @Option(name: .customLong("queue-name"), help: "The queue in that database (default: the pipeline's name).")
+    var queueName: String?
+    @Option(help: ArgumentHelp("With --queue: the shared root paths are stored relative to (default: --dir).", valueName: "dir"))
+    var root: String?
     @Option(help: "Seconds a still-open file must hold still before it is taken.") var settle: Double?
     @Flag(help: "Print the ledger's counts and failed items, then exit.") var status = false
     @Flag(name: .customLong("retry-failed"), help: "Queue the failed items again, then watch.") var retryFailed = false
@@ -49,6 +59,13 @@ struct WatchCommand: ParsableCommand {
         if recursive { overrides["recursive"] = true }
         if !patterns.isEmpty { overrides["patterns"] = .array(patterns.map { .string($0) }) }
         if let state { overrides["state"] = .string(state) }
+        if let url = ledger ?? ProcessInfo.processInfo.environment["PIPELINE_LEDGER"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            guard WatchSource.isPostgresURL(url) else {
+                Terminal.error("--ledger takes a postgres:// URL (use --state for a SQLite file): \(url)")
+                throw Exit.invalid
+            }
+            overrides["state"] = .string(url)
+        }
         if let settle { overrides["settle_seconds"] = .double(settle) }
         if exitWhenIdle { overrides["exit_when_idle"] = true }
         do {
@@ -59,29 +76,53 @@ struct WatchCommand: ParsableCommand {
         }
         let watchNode = graph.nodes.first { $0.id == node.id }!
         let ledgerPath = WatchSource.ledgerPath(watchNode.options)
+        if let queue {
+            var options = QueueOptions()
+            options.queue = queue
+            options.queueName = queueName
+            options.root = root
+            let binding = try QueueBinding.load(file, options, overrides: try params.pairs())
+            let producer = QueueProducer(
+                binding: QueueBinding(graph: graph, watchNode: watchNode, name: binding.name, root: binding.root, hash: binding.hash),
+                queue: try binding.open(queue, file: file))
+            try producer.run()
+            return
+        }
 
         if status {
-            try printStatus(ledgerPath)
+            try printStatus(ledgerPath, watchNode)
             return
         }
         if let problem = WatchLayout.problem(in: graph, watchNode: watchNode) {
             Terminal.error(problem)
             throw Exit.invalid
         }
+        // A PostgreSQL ledger that cannot be reached (or is newer) is a usage error, before any work.
+        if WatchSource.isPostgresURL(ledgerPath) { _ = try openLedger(watchNode) }
         if retryFailed {
-            let count = try Ledger(path: ledgerPath).retryFailed()
+            let count = try openLedger(watchNode).retryFailed()
             Terminal.line("queued \(count) failed item\(count == 1 ? "" : "s") again")
         }
         try RunCommand.execute(
             graph: graph, progress: Terminal.stderrIsTTY, perItemLines: !Terminal.stderrIsTTY, threads: threads)
     }
 
-    private func printStatus(_ ledgerPath: String) throws {
-        guard FileManager.default.fileExists(atPath: ledgerPath) else {
+    /// The ledger at a path or URL; a database that cannot be reached exits 2.
+    private func openLedger(_ watchNode: GraphNode) throws -> any ItemLedger {
+        do {
+            return try WatchSource.openLedger(watchNode.options)
+        } catch {
+            Terminal.error("\(error)")
+            throw Exit.invalid
+        }
+    }
+
+    private func printStatus(_ ledgerPath: String, _ watchNode: GraphNode) throws {
+        guard WatchSource.isPostgresURL(ledgerPath) || FileManager.default.fileExists(atPath: ledgerPath) else {
             print("no ledger at \(ledgerPath): nothing processed yet")
             return
         }
-        let ledger = try Ledger(path: ledgerPath)
+        let ledger = try openLedger(watchNode)
         let counts = try ledger.counts()
         print(Ledger.State.allCases.map { "\($0.rawValue): \(counts[$0] ?? 0)" }.joined(separator: "  "))
         for entry in try ledger.entries(in: .failed) {

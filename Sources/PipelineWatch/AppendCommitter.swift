@@ -16,10 +16,10 @@ import Glibc
 /// takes the item again; a crash after leaves the item done and its bytes committed. Before a
 /// file's first commit its length is recorded as the baseline, so bytes already there stay.
 final class AppendCommitter: @unchecked Sendable {
-    private let ledger: Ledger
+    private let ledger: any ItemLedger
     private let lock = NSLock()
 
-    init(ledger: Ledger) {
+    init(ledger: any ItemLedger) {
         self.ledger = ledger
     }
 

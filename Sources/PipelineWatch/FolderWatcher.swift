@@ -235,7 +235,7 @@ public final class FolderWatcher {
     }
 
     /// Size and modification time (seconds, fractional) of a regular file.
-    static func fileStat(_ path: String) -> (Int64, Double)? {
+    public static func fileStat(_ path: String) -> (Int64, Double)? {
         var st = stat()
         guard systemStat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return (Int64(st.st_size), Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)

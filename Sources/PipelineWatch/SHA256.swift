@@ -5,7 +5,7 @@ import Foundation
 ///
 /// swift-crypto's (BoringSSL's on Linux, which uses the CPU's SHA extensions where it has
 /// them), streamed, with the digest as lowercase hex as `sha256sum` prints it.
-struct SHA256 {
+public struct SHA256 {
     private var hasher = Crypto.SHA256()
 
     mutating func update(_ bytes: UnsafeRawBufferPointer) {
@@ -22,7 +22,7 @@ struct SHA256 {
     }
 
     /// Hex digest of a file's contents, read in 1 MiB chunks.
-    static func file(_ path: String) throws -> String {
+    public static func file(_ path: String) throws -> String {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: path])
         }

@@ -21,7 +21,8 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
         OptionSpec("patterns", .strings, default: ["*"], doc: "globs a file name must match"),
         OptionSpec("ignore", .strings, default: .array(FolderWatcher.defaultIgnore.map { .string($0) }),
             doc: "globs for names to ignore (partial and hidden files by default)"),
-        OptionSpec("state", .string, default: "", doc: "ledger path (default: DIR/.pipeline/ledger.sqlite)"),
+        OptionSpec("state", .string, default: "",
+            doc: "ledger: a SQLite path (default: DIR/.pipeline/ledger.sqlite) or a postgres:// URL"),
         OptionSpec("settle_seconds", .double, default: 1.0, range: 0...3600,
             doc: "a file still open for writing is taken once its size and mtime hold still this long"),
         OptionSpec("changed", .choice(["reprocess", "ignore"]), default: "reprocess",
@@ -48,12 +49,28 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
         return state.isEmpty ? (options.string("dir")! as NSString).appendingPathComponent(".pipeline/ledger.sqlite") : state
     }
 
+    /// Opens the ledger the options name: PostgreSQL for a `postgres://` or `postgresql://`
+    /// URL (rows under the queue name `watch:` + the folder's absolute path), else SQLite.
+    public static func openLedger(_ options: Options) throws -> any ItemLedger {
+        let location = ledgerPath(options)
+        if isPostgresURL(location) {
+            let dir = URL(fileURLWithPath: options.string("dir")!).standardizedFileURL.path
+            return try PostgresLedger(url: location, queue: "watch:" + dir)
+        }
+        return try Ledger(path: location)
+    }
+
+    /// True for the URL forms libpq takes as a PostgreSQL connection string.
+    public static func isPostgresURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
     private struct InFlight {
         let id: Int64
         let attempts: Int
     }
 
-    private let ledger: Ledger
+    private let ledger: any ItemLedger
     private let committer: AppendCommitter
     private let watcher: FolderWatcher
     private let context: NodeContext
@@ -82,7 +99,7 @@ public final class WatchSource: PipelineNode, @unchecked Sendable {
                 directory: options.string("dir")!, recursive: options.bool("recursive")!,
                 patterns: options.strings("patterns")!, ignore: options.strings("ignore")!,
                 settleSeconds: options.double("settle_seconds")!))
-        ledger = try Ledger(path: Self.ledgerPath(options))
+        ledger = try Self.openLedger(options)
         committer = AppendCommitter(ledger: ledger)
         // The watch is the run's item committer: appending sinks stage their bytes on the
         // item, written with its `done` row (exactly once across crashes).

@@ -57,8 +57,11 @@ enum CLI {
         let process = Process()
         let outPath: String, errPath: String
 
-        init(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws {
-            let binary = try #require(CLI.binary, "no pipeline binary: build it, or set PIPELINE_BIN")
+        /// `prefix` runs the binary through another command (`ip netns exec NAME`).
+        init(_ arguments: [String], in directory: String, environment: [String: String] = [:], prefix: [String] = []) throws {
+            let found = try #require(CLI.binary, "no pipeline binary: build it, or set PIPELINE_BIN")
+            let binary = prefix.first ?? found
+            let arguments = prefix.isEmpty ? arguments : Array(prefix.dropFirst()) + [found] + arguments
             outPath = directory + "/.stdout-\(UUID())"
             errPath = directory + "/.stderr-\(UUID())"
             FileManager.default.createFile(atPath: outPath, contents: nil)
