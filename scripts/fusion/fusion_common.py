@@ -267,6 +267,36 @@ class Llama(nn.Module):
             x = x + (F.silu(h @ b.ffn_gate.t()) * (h @ b.ffn_up.t())) @ b.ffn_down.t()
         return self.norm(x)
 
+    def forward_cached(self, x, cache):
+        """Like forward, for positions after those in `cache` (a list of per-layer (k, v) that it
+        extends; start with []): what batched greedy decoding steps with."""
+        B, T, _ = x.shape
+        start = cache[0][0].shape[2] if cache else 0
+        pos = torch.arange(start, start + T)
+        H, K, D = self.heads, self.kv_heads, self.head_size
+        for i, b in enumerate(self.blocks):
+            h = b.attn_norm(x)
+            q = (h @ b.attn_q.t()).view(B, T, H, D).transpose(1, 2)
+            k = (h @ b.attn_k.t()).view(B, T, K, D).transpose(1, 2)
+            v = (h @ b.attn_v.t()).view(B, T, K, D).transpose(1, 2)
+            q, k = self.rope(q, pos), self.rope(k, pos)
+            if len(cache) > i:
+                k = torch.cat([cache[i][0], k], dim=2)
+                v = torch.cat([cache[i][1], v], dim=2)
+                cache[i] = (k, v)
+            else:
+                cache.append((k, v))
+            kk = k.repeat_interleave(H // K, dim=1)
+            vv = v.repeat_interleave(H // K, dim=1)
+            mask = None
+            if T > 1:
+                mask = torch.ones(T, start + T, dtype=torch.bool).tril(diagonal=start)
+            a = F.scaled_dot_product_attention(q, kk, vv, attn_mask=mask)
+            x = x + a.transpose(1, 2).reshape(B, T, H * D) @ b.attn_output.t()
+            h = b.ffn_norm(x)
+            x = x + (F.silu(h @ b.ffn_gate.t()) * (h @ b.ffn_up.t())) @ b.ffn_down.t()
+        return self.norm(x)
+
     def logits(self, hidden):
         return hidden @ self.output.t()
 
