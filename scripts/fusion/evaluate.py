@@ -6,7 +6,7 @@
     scripts/fusion/evaluate.py score DATA NAME=ANSWERS.jsonl... [--train TRAIN_DATA] [--json OUT]
     scripts/fusion/evaluate.py closed-loop DATA ANSWERS.jsonl OUT_DIR       renders the answers with each scene's camera
 
-Answers files: one JSON object per line, {"item": ".../scene-00012.png", "value": {objects...}} (what
+NAME=FILE@N scores the first N scenes only (a run with a limit). Answers files: one JSON object per line, {"item": ".../scene-00012.png", "value": {objects...}} (what
 `pipeline run ... sink.jsonl` writes) or {"item": ..., "text": "raw output"} (PyTorch, parsed here;
 an answer that does not parse counts as zero objects). Metrics per scene set:
   count      the number of objects is right
@@ -69,13 +69,13 @@ def match(true, pred):
     return pairs
 
 
-def score(records, answers):
+def score(records, answers, scenes=None):
+    """Metrics over the first `scenes` records (all by default); a scene without an answer (a
+    failed item) counts as an answer of no objects."""
     n = count_ok = objects = shape_ok = color_ok = 0
     dists = []
-    for k, rec in enumerate(records):
-        if k not in answers:
-            continue
-        true, pred = rec["objects"], answers[k]
+    for k, rec in enumerate(records[:scenes or len(records)]):
+        true, pred = rec["objects"], answers.get(k, [])
         n += 1
         count_ok += len(pred) == len(true)
         objects += len(true)
@@ -109,12 +109,13 @@ def cmd_score(args):
         rows.append(("most-frequent", score(records, {k: answer for k in range(len(records))})))
     for spec in args.answers:
         name, path = spec.split("=", 1)
+        path, _, limit = path.partition("@")  # NAME=FILE@N: the first N scenes were asked
         answers = load_answers(path)
         if args.broadcast:
             # One answer for every scene (the blind LLM: no image, the same prompt, the same answer).
             only = next(iter(answers.values()))
             answers = {k: only for k in range(len(records))}
-        rows.append((name, score(records, answers)))
+        rows.append((name, score(records, answers, int(limit) if limit else None)))
     print(f"| run | scenes | count | shape | colour | position error (m) |")
     print(f"| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, m in rows:
