@@ -25,6 +25,7 @@ struct FusionParityTests {
         #expect(connector.outputCount(tokens: g.count) == g.rows)
         #expect(out.count == g.expected.count)
         let diff = maxDifference(out, g.expected)
+        print("fusion parity \(name): max |ours − PyTorch| = \(diff)")
         #expect(diff <= 1e-4, "\(name): max |ours − PyTorch| = \(diff)")
     }
 

@@ -194,8 +194,9 @@ def cmd_closed_loop(args):
     agree = np.array(agree)
     q = np.percentile(agree, [0, 10, 25, 50, 75, 90, 100])
     result = {"scenes": len(agree), "tolerance": args.tolerance, "mean": float(agree.mean()),
-              "percentiles": dict(zip(["min", "p10", "p25", "median", "p75", "p90", "max"], map(float, q)))}
-    print(json.dumps(result, indent=1))
+              "percentiles": dict(zip(["min", "p10", "p25", "median", "p75", "p90", "max"], map(float, q))),
+              "per_scene": {f"scene-{k:05d}": round(float(a), 4) for k, a in zip(sorted(answers), agree)}}
+    print(json.dumps({k: v for k, v in result.items() if k != "per_scene"}, indent=1))
     with open(os.path.join(args.out, "closed-loop.json"), "w") as f:
         json.dump(result, f, indent=1)
 
