@@ -8,19 +8,20 @@ import PipelineModels
 enum FusionNodeSupport {
     static let options = [
         OptionSpec("weights", .string, required: true,
-            doc: "a .safetensors file: a path (relative to the pipeline file) or a file name in the model folder"),
+            doc: "a .safetensors file: a path (relative to the pipeline file, else to the working directory) or a file name in the model folder"),
         OptionSpec("llm", .string, default: "SmolLM2-135M-Instruct.Q4_1.gguf",
             doc: "the GGUF model the vectors are for: its embedding width must be the connector's output width (empty: no check)"),
         OptionSpec("encoder", .string, default: "efficientnet-lite0",
             doc: "the encoder.image model whose tokens come in: its feature width must be the connector's input width (empty: no check)"),
     ]
 
-    /// The weights' path from the option.
+    /// The weights' path from the option: absolute as given; else relative to the pipeline file,
+    /// else to the working directory, else a file name in the model folder.
     static func path(_ option: String, _ context: NodeContext) -> String {
+        let fm = FileManager.default
         if option.hasPrefix("/") { return option }
-        if option.contains("/") || option.hasSuffix(".safetensors") && FileManager.default.fileExists(atPath: context.pipelineDirectory + "/" + option) {
-            return context.pipelineDirectory + "/" + option
-        }
+        if fm.fileExists(atPath: context.pipelineDirectory + "/" + option) { return context.pipelineDirectory + "/" + option }
+        if option.contains("/") { return option }
         return ModelLocator.folder + "/" + option
     }
 
