@@ -34,6 +34,8 @@ public enum BuiltinNodes {
         TextEncoder.self,
         TextSimilarity.self,
         ImageEncoder.self,
+        FusionProjectorNode.self,
+        FusionResamplerNode.self,
         ImageNetHead.self,
         ViTEncoder.self,
         AudioMel.self,

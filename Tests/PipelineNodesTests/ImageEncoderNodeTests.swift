@@ -29,9 +29,14 @@ struct ImageEncoderNodeTests {
         let image = try goldenImage("sierpinski")
         let out = try NodeHarness(builtin("encoder.image")).process(.payload(image), item: "s")
         let embedding = try #require(Self.embedding(out.first?.value))
-        #expect(out.count == 1 && out[0].port == "embedding" && out[0].item == "s")
+        #expect(out.count == 2 && out[0].port == "embedding" && out[0].item == "s" && out[1].port == "tokens")
         #expect(embedding.vector.count == 1280 && embedding.model == "efficientnet-lite0" && embedding.path == image.path)
         #expect(embedding.vector.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 6 })
+        // The tokens are the 7 x 7 map the embedding pools: their mean is the embedding.
+        let tokens = try #require(out[1].value.tensorPayload)
+        #expect(tokens.shape == [49, 1280] && tokens.path == image.path)
+        let mean = (0..<1280).map { c in (0..<49).reduce(Float(0)) { $0 + tokens.data[$1 * 1280 + c] } / 49 }
+        #expect(zip(mean, embedding.vector).allSatisfy { abs($0 - $1) <= 1e-5 })
 
         let head = try NodeHarness(builtin("head.imagenet"), options: ["top_k": 3])
         let fromImage = try head.process(.payload(image))[0].value

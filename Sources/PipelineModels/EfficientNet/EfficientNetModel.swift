@@ -97,8 +97,35 @@ public final class EfficientNetModel: Sendable {
             images: images, featureSize: featureSize, classes: config.classes, features: features, logits: logits)
     }
 
+    /// One image's last feature map as tokens, with its pooled feature and logits: `tokens`
+    /// is `[rows · columns][featureSize]`, token `t` the map's cell `(t / columns, t % columns)`
+    /// (7 x 7 x 1280 for Lite0 at 224 x 224): what a fusion connector reads. The pooled feature
+    /// is the mean of the same map, bit-identical to `forward`'s.
+    public func forwardTokens(_ input: [Float], height: Int, width: Int) throws
+        -> (output: EfficientNetOutput, tokens: [Float], rows: Int, columns: Int)
+    {
+        guard height > 0, width > 0, input.count == 3 * height * width else {
+            throw EfficientNetError.badInput(reason: "\(input.count) floats for 3 x \(height) x \(width)")
+        }
+        let x = headActivation(input, images: 1, height: height, width: width, threads: max(1, BLAS.threads))
+        let plane = x.height * x.width
+        var tokens = [Float](repeating: 0, count: plane * x.channels)
+        for c in 0..<x.channels {
+            for t in 0..<plane { tokens[t * x.channels + c] = x.data[c * plane + t] }
+        }
+        let features = pool(x, images: 1)
+        let output = EfficientNetOutput(
+            images: 1, featureSize: featureSize, classes: config.classes, features: features, logits: try classify(features: features))
+        return (output, tokens, x.height, x.width)
+    }
+
     /// The network up to the global average pool: features `[images][featureSize]`.
     private func pooledFeatures(_ input: [Float], images: Int, height: Int, width: Int, threads: Int) -> [Float] {
+        pool(headActivation(input, images: images, height: height, width: width, threads: threads), images: images)
+    }
+
+    /// The network up to the head's ReLU6: the last feature map, channel-major `[channel][image][h][w]`.
+    private func headActivation(_ input: [Float], images: Int, height: Int, width: Int, threads: Int) -> EfficientNetActivation {
         // NCHW → channel-major [3][images][h][w].
         let plane = height * width
         var cm = [Float](repeating: 0, count: input.count)
@@ -111,8 +138,11 @@ public final class EfficientNetModel: Sendable {
         var x = EfficientNetActivation(data: cm, channels: 3, images: images, height: height, width: width)
         x = stem(x, relu6: true, threads: threads)
         for block in blocks { x = block(x, threads: threads) }
-        x = head(x, relu6: true, threads: threads)
+        return head(x, relu6: true, threads: threads)
+    }
 
+    /// Global average pool of a channel-major map: features `[images][channels]`.
+    private func pool(_ x: EfficientNetActivation, images: Int) -> [Float] {
         // Global average pool: rows [channel][image] of h·w → features [image][channel].
         let rows = x.channels * images
         var pooled = [Float](repeating: 0, count: rows)

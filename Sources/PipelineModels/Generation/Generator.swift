@@ -10,6 +10,9 @@ public struct GenerationRequest: Sendable {
     /// Input vectors (`width` floats each) fed before the prompt's tokens, in place of token
     /// embeddings: how features of other modalities (a fusion node's output) prefix a prompt.
     public var prefix: [[Float]] = []
+    /// How many of the prompt's tokens come before the prefix vectors (0: the prefix comes
+    /// first): a chat prompt puts them where the user turn's content begins.
+    public var prefixAt = 0
     /// Generate past end-of-text tokens (benchmarks that need a fixed count).
     public var ignoreEndOfText = false
     /// Whether the prompt starts from (and adds to) the model's kept prefixes (not with `prefix` vectors).
@@ -66,9 +69,13 @@ extension LoadedModel {
             let prefilled = try prefill(request.prompt, reuse: request.reuse)
             (session, logits) = (prefilled.session, prefilled.logits)
         } else {
+            guard (0..<request.prompt.count).contains(request.prefixAt) else {
+                throw GenerationError.badOptions("the prefix position \(request.prefixAt) is not inside the \(request.prompt.count)-token prompt")
+            }
             session = model.makeSession()
+            if request.prefixAt > 0 { _ = try session.prefill(Array(request.prompt[..<request.prefixAt])) }
             for vector in request.prefix { _ = try session.step(embedding: vector) }
-            logits = try session.prefill(request.prompt)
+            logits = try session.prefill(Array(request.prompt[request.prefixAt...]))
         }
         let prefillEnd = clock.now
         var sampler = Sampler(request.sampling)

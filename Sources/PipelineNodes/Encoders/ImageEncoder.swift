@@ -2,7 +2,9 @@ import PipelineCore
 import PipelineModels
 
 /// Embeds an image with EfficientNet-Lite0: the 1280 numbers of its globally pooled last
-/// feature map (before the ImageNet classifier).
+/// feature map (before the ImageNet classifier), and that map itself as tokens for a fusion
+/// connector (`fusion.projector`, `fusion.resampler`): 7 x 7 = 49 tokens of 1280 at 224 x 224,
+/// more for a larger tensor input.
 ///
 /// Images (decoded files, video frames, `image.tiles` tiles) are made RGB, stretched to
 /// 224 x 224 and scaled `(x − 127) / 128`; a `tensor` payload is used as given. The model is
@@ -12,7 +14,9 @@ final class ImageEncoder: PipelineNode {
     static let summary = "Embeds an image with EfficientNet-Lite0 (1280-d pooled feature)."
     static let inputs = [PortSpec("image", .any, doc: "an image (or tile), or a prepared [3, h, w] tensor")]
     static let outputs = [
-        PortSpec("embedding", .embedding, doc: "an embedding payload (model, path, tile, vector), or a JSON number array with `format: json`")
+        PortSpec("embedding", .embedding, doc: "an embedding payload (model, path, tile, vector), or a JSON number array with `format: json`"),
+        PortSpec("tokens", .tensor,
+            doc: "the last feature map (after the head's ReLU6, before pooling) as a [rows·columns, 1280] tensor, row-major cells"),
     ]
     static let options = [
         OptionSpec("model", .string, default: "efficientnet-lite0", doc: "a name in the model folder, or a path to one"),
@@ -35,13 +39,16 @@ final class ImageEncoder: PipelineNode {
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
         let image = try ImageInput.from(input.value, size: model.network.config.imageSize)
-        let out: EfficientNetOutput
+        let out: EfficientNetOutput, tokens: [Float], rows: Int, columns: Int
         do {
-            out = try model.network.forward(image.data, images: 1, height: image.height, width: image.width)
+            (out, tokens, rows, columns) = try model.network.forwardTokens(image.data, height: image.height, width: image.width)
         } catch {
             throw NodeError((image.path.map { "\($0): " } ?? "") + "\(error)")
         }
         let embedding = Embedding(vector: out.features, model: model.name, path: image.path, tile: image.tile)
-        try output.emit(json ? embedding.json : .payload(embedding))
+        try output.emit(json ? embedding.json : .payload(embedding), to: "embedding")
+        try output.emit(
+            .payload(TensorPayload(shape: [rows * columns, out.featureSize], data: tokens, path: image.path, layout: "NC")),
+            to: "tokens")
     }
 }

