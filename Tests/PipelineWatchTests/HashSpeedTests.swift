@@ -3,15 +3,16 @@ import Testing
 
 @testable import PipelineWatch
 
-/// Hashing a large file: ours (swift-crypto) beside `sha256sum`, alternating. Heavy (writes a
-/// 2 GiB file), so it runs only with PIPELINE_HASH_BENCH=1; PIPELINE_HASH_BENCH_MB sets the size.
+/// Hashing a large file: ours (swift-crypto) beside `sha256sum`, alternating, the digests equal.
+/// By default a 32 MiB file (the digest check); PIPELINE_HASH_BENCH=1 makes it the 2 GiB timing
+/// run, and PIPELINE_HASH_BENCH_MB sets the size.
 @Suite("SHA-256 speed")
 struct HashSpeedTests {
-    static var enabled: Bool { ProcessInfo.processInfo.environment["PIPELINE_HASH_BENCH"] == "1" }
+    static var bench: Bool { ProcessInfo.processInfo.environment["PIPELINE_HASH_BENCH"] == "1" }
 
-    @Test("a 2 GiB file: the same digest as sha256sum, and the time of each", .enabled(if: enabled))
+    @Test("a large file: the same digest as sha256sum, and the time of each")
     func largeFile() throws {
-        let megabytes = Int(ProcessInfo.processInfo.environment["PIPELINE_HASH_BENCH_MB"] ?? "") ?? 2048
+        let megabytes = Int(ProcessInfo.processInfo.environment["PIPELINE_HASH_BENCH_MB"] ?? "") ?? (Self.bench ? 2048 : 32)
         let path = temporaryDirectory("hash-bench") + "/blob"
         let make = Process()
         make.executableURL = URL(fileURLWithPath: "/bin/sh")
