@@ -83,13 +83,6 @@ let package = Package(
             dependencies: ["CFFmpeg"],
             swiftSettings: swiftSettings
         ),
-        // Benchmark driver for scripts/bench-media.
-        .executableTarget(
-            name: "media-bench",
-            dependencies: ["PipelineMedia"],
-            path: "Sources/MediaBench",
-            swiftSettings: swiftSettings
-        ),
         .testTarget(
             name: "PipelineMediaTests",
             dependencies: ["PipelineMedia", "PipelineTesting"],
@@ -125,46 +118,6 @@ let package = Package(
             dependencies: ["PipelineTensor"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
-        // Command line and timing shared by the model benchmark drivers.
-        .target(
-            name: "BenchSupport",
-            swiftSettings: swiftSettings
-        ),
-        // Benchmark driver for scripts/bench-prompt.
-        .executableTarget(
-            name: "prompt-bench",
-            dependencies: ["BenchSupport", "PipelineCore", "PipelineModels", "PipelineNodes"],
-            path: "Sources/PromptBench",
-            swiftSettings: swiftSettings
-        ),
-        // Benchmark driver for scripts/bench-speech.
-        .executableTarget(
-            name: "speech-bench",
-            dependencies: ["BenchSupport", "PipelineModels", "PipelineTensor"],
-            path: "Sources/SpeechBench",
-            swiftSettings: swiftSettings
-        ),
-        // Benchmark driver for scripts/bench-text.
-        .executableTarget(
-            name: "text-bench",
-            dependencies: ["BenchSupport", "PipelineModels", "PipelineTensor"],
-            path: "Sources/TextBench",
-            swiftSettings: swiftSettings
-        ),
-        // Benchmark driver for scripts/bench-grammar.
-        .executableTarget(
-            name: "grammar-bench",
-            dependencies: ["BenchSupport", "PipelineModels", "PipelineTensor"],
-            path: "Sources/GrammarBench",
-            swiftSettings: swiftSettings
-        ),
-        // Benchmark driver for scripts/bench-vision.
-        .executableTarget(
-            name: "vision-bench",
-            dependencies: ["BenchSupport", "PipelineModels", "PipelineTensor"],
-            path: "Sources/VisionBench",
-            swiftSettings: swiftSettings
-        ),
         .testTarget(
             name: "PipelineModelsTests",
             // PipelineMedia decodes the EfficientNet goldens' PNG inputs.
@@ -178,6 +131,17 @@ let package = Package(
             name: "pipeline-fuzz",
             dependencies: ["PipelineCore", "PipelineNodes", "PipelineMedia", "PipelineModels"],
             path: "Sources/PipelineFuzz",
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark drivers scripts/bench-* run, one executable with a subcommand each
+        // (media, text, vision, speech, vad, grammar, prompt) on ArgumentParser.
+        .executableTarget(
+            name: "pipeline-bench",
+            dependencies: [
+                "PipelineCore", "PipelineNodes", "PipelineMedia", "PipelineModels", "PipelineTensor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/Benchmarks",
             swiftSettings: swiftSettings
         ),
         // The command-line tool.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks sampled constrained outputs (grammar-bench samples): every output that finished
+"""Checks sampled constrained outputs (pipeline-bench grammar samples): every output that finished
 (finish != "length") must parse as JSON and validate against its schema with Python's
 jsonschema (the draft the schema names, else 2020-12, with format checking). Prints a summary
 and every failure; exits 1 if any finished output fails.
