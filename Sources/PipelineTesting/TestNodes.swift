@@ -6,7 +6,7 @@ import Synchronization
 public enum TestNodes {
     public static let all: [any PipelineNode.Type] = [
         RandomDelay.self, FailOn.self, Stall.self, Collect.self, Inflate.self, Drop.self, Items.self,
-        Repeat.self,
+        Repeat.self, Paced.self, Sleep.self, Lag.self,
     ]
 
     /// Passes values on after a random delay (seeded per value, so runs are repeatable).

@@ -70,4 +70,27 @@ struct StepPoolTests {
         #expect(summary.succeeded)
         #expect(Boxes.take(box).map { $0.value.intValue! } == Array(0..<2000))
     }
+
+    @Test("a source that emits slowly or in a burst into a busy node: no packet waits for the source's next emit")
+    func slowSourceIsNotHeldBack() throws {
+        // The consumer sleeps 5 ms per packet, so it is busy when packets 1-3 leave (1 ms
+        // after the first, then two back to back). A source used to keep such packets for a
+        // batch until its next emit, here 400 ms later. Each should instead reach the sink
+        // after the packets ahead of it (about 5 ms each), far below the 400 ms pause.
+        let box = "lag-\(UUID())"
+        let (summary, _) = try runPipeline(
+            """
+            version: 1
+            nodes:
+              - { id: src, type: test.paced, with: { gaps_ms: [0, 1, 0, 0, 400] } }
+              - { id: busy, type: test.sleep, inputs: { in: src.out }, with: { ms: 5 } }
+              - { id: out, type: test.lag, inputs: { in: busy.out }, with: { box: "\(box)" } }
+            """, options: RunOptions(watchdogSeconds: 0))
+        #expect(summary.succeeded)
+        let lags = Lags.take(box)
+        #expect(lags.map(\.sequence) == [0, 1, 2, 3, 4])
+        for lag in lags.prefix(4) {
+            #expect(lag.nanos < 200_000_000, "packet \(lag.sequence) took \(lag.nanos / 1_000_000) ms")
+        }
+    }
 }

@@ -67,13 +67,6 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     let isSource: Bool
     /// Where this copy stands with the pool (`Schedule`); see `wake`.
     let schedule = Atomic<Int>(Schedule.idle)
-    private var lastFlush: UInt64 = 0
-    /// When a source last flushed, on the precise clock (read only when a consumer is idle).
-    private var lastPreciseFlush: UInt64 = 0
-    /// A source flushes for an idle consumer at most this often.
-    static let idleFlushNanos: UInt64 = 20_000
-    /// A source's packets wait at most this long for a batch to fill.
-    static let sourceFlushNanos: UInt64 = 5_000_000
     let activity = Mutex(CopyActivity())
 
     // Per-copy counters, read after the run (no sharing while it runs).
@@ -130,31 +123,13 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             buffers[t].append(packet)
             full = full || buffers[t].count >= flushAt[t]
         }
-        if full {
-            flush()
-        } else if isSource {
-            // A source may emit slowly (a watcher, a camera): do not hold its packets back
-            // waiting for a full batch. When a consumer is idle, send at once (latency), but
-            // not more often than every `idleFlushNanos`, so a source emitting millions of
-            // packets a second still hands them over in batches (throughput).
-            let now = MonotonicClock.coarse()
-            if now &- lastFlush > Self.sourceFlushNanos {
-                flush()
-            } else if anyConsumerIdle(targets), MonotonicClock.now() &- lastPreciseFlush >= Self.idleFlushNanos {
-                flush()
-            }
-        }
-    }
-
-    /// Whether a copy of the node behind one of these edges is idle (waits for input).
-    private func anyConsumerIdle(_ edges: [Int]) -> Bool {
-        for e in edges {
-            for worker in runner.outEdges[e].target.copies
-            where worker.schedule.load(ordering: .relaxed) == Schedule.idle {
-                return true
-            }
-        }
-        return false
+        // A source hands every packet over at once. Holding them back for a batch only pays
+        // when more follow at once, and a held packet could only leave at the source's next
+        // emit (there is no timer): a source that emits slowly or in bursts (a camera, the
+        // latency benchmark) made its packets wait for that, which was the latency tail.
+        // Batches still form where they pay: a step pops up to 128 queued inputs at once, and
+        // copies with inputs flush at the end of their step.
+        if full || isSource { flush() }
     }
 
     func flush() {
@@ -166,10 +141,6 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             }
             if !chunk.isEmpty { sequencer.submit(ordinal, chunk) }
             return
-        }
-        if isSource {
-            lastFlush = MonotonicClock.coarse()
-            lastPreciseFlush = MonotonicClock.now()
         }
         for e in buffers.indices where !buffers[e].isEmpty {
             let start = MonotonicClock.now()
@@ -214,7 +185,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         timed {
             // By index: the element is borrowed, not copied (no retain per input).
             for index in inputs.indices { handle(inputs[index], at: index) }
-            flush()
+            run.pool.closingFlush { flush() }
         }
         activity.withLock { $0.batch = [] }
         runner.sequencer?.complete(batch.ordinal)

@@ -30,11 +30,32 @@ final class StepPool: @unchecked Sendable {
     /// How often the monitor looks while copies are queued and every thread is busy.
     static let monitorPeriodNanos: UInt64 = 5_000_000
 
-    /// One pool thread's step start time (coarse nanoseconds; 0 between steps).
-    final class Slot: Sendable {
+    /// One pool thread: its step start time (coarse nanoseconds; 0 between steps), read by
+    /// the long-step check, and its hand-off (only its own thread touches `ending` and `next`).
+    final class Slot: @unchecked Sendable {
         let stepStart = Atomic<UInt64>(0)
         let spare: Bool
-        init(spare: Bool) { self.spare = spare }
+        unowned let pool: StepPool
+        /// Set while the copy on this thread flushes at the end of its step.
+        var ending = false
+        /// A copy that end-of-step flush woke: this thread runs it next, no other is woken.
+        var next: CopyWorker?
+        init(spare: Bool, pool: StepPool) {
+            self.spare = spare
+            self.pool = pool
+        }
+    }
+
+    /// The calling thread's slot, when it is a pool thread.
+    private static let slotKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    @inline(__always) private static func currentSlot() -> Slot? {
+        guard let raw = pthread_getspecific(slotKey) else { return nil }
+        return Unmanaged<Slot>.fromOpaque(raw).takeUnretainedValue()
     }
 
     private let monitor = Monitor()
@@ -56,7 +77,18 @@ final class StepPool: @unchecked Sendable {
     }
 
     /// Queues a copy to run one step. Called by `CopyWorker.wake` only.
+    ///
+    /// The first copy that a step's closing flush wakes is handed to the same thread instead
+    /// (`Slot.next`): it runs as soon as that step returns, with no other thread woken. A
+    /// packet going down a chain thus stays on one thread, hot in its cache, instead of
+    /// waking an idle thread per hop (a futex wake and a context switch each, and on a busy
+    /// machine a wait for the kernel to run the woken thread: the latency tail). Copies woken
+    /// by anything else, or after the first, are queued for every thread as before.
     func submit(_ worker: CopyWorker) {
+        if let slot = Self.currentSlot(), slot.ending, slot.next == nil, slot.pool === self {
+            slot.next = worker
+            return
+        }
         monitor.lock()
         ready.append(worker)
         if idle > 0 {
@@ -77,6 +109,15 @@ final class StepPool: @unchecked Sendable {
         }
     }
 
+    /// Runs `body`, the flush that closes a step, so that the first copy it wakes is handed
+    /// to this thread (see `submit`).
+    @inline(__always) func closingFlush(_ body: () -> Void) {
+        guard let slot = Self.currentSlot(), slot.pool === self else { return body() }
+        slot.ending = true
+        body()
+        slot.ending = false
+    }
+
     // MARK: Waiting inside a step
 
     /// A pool thread is about to wait for room on a full edge. Returns false when it must not
@@ -85,6 +126,11 @@ final class StepPool: @unchecked Sendable {
     func willBlockOnPush() -> Bool {
         monitor.lock()
         defer { monitor.unlock() }
+        // A copy handed to this thread must not wait for this push: any thread may take it.
+        if let slot = Self.currentSlot(), let next = slot.next {
+            slot.next = nil
+            ready.append(next)
+        }
         let others = slots.count - pushBlocked - 1
         let canSpawn = slots.count < target + maxSpare
         guard others >= 1 || canSpawn else {
@@ -110,7 +156,7 @@ final class StepPool: @unchecked Sendable {
 
     /// Starts one thread; called with the lock held.
     private func spawn(spare: Bool) {
-        let slot = Slot(spare: spare)
+        let slot = Slot(spare: spare, pool: self)
         slots.append(slot)
         peakThreads = max(peakThreads, slots.count)
         let thread = Thread { [self] in
@@ -122,15 +168,23 @@ final class StepPool: @unchecked Sendable {
     }
 
     private func work(_ slot: Slot) {
+        pthread_setspecific(Self.slotKey, Unmanaged.passUnretained(slot).toOpaque())
+        defer { pthread_setspecific(Self.slotKey, nil) }
         monitor.lock()
         while true {
-            if let worker = ready.popFirst() {
+            if var worker = ready.popFirst() {
                 // Copies still wait: if this step runs long, a check will notice.
                 if !ready.isEmpty { armCheck() }
                 monitor.unlock()
-                slot.stepStart.store(max(1, MonotonicClock.coarse()), ordering: .relaxed)
-                worker.runQueued()
-                slot.stepStart.store(0, ordering: .relaxed)
+                while true {
+                    slot.stepStart.store(max(1, MonotonicClock.coarse()), ordering: .relaxed)
+                    worker.runQueued()
+                    slot.stepStart.store(0, ordering: .relaxed)
+                    // The copy the step's closing flush woke, if any, runs next on this thread.
+                    guard let next = slot.next else { break }
+                    slot.next = nil
+                    worker = next
+                }
                 monitor.lock()
                 // A spare leaves as soon as the threads that are not waiting are enough again.
                 if slot.spare && slots.count - pushBlocked - longSteps() > target { break }
