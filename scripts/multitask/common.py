@@ -3,11 +3,12 @@ EfficientNet-Lite0 (efficientnet_lite_pytorch on the original .pth, as the fusio
 split into a frozen trunk and an adapted region, the singular-value and LoRA adapters, and the
 light task decoders. docs/multitask.md describes the method.
 
-Layout at a 128 x 128 input: the trunk (stem, blocks 0-7) is frozen in every row and gives the
-stride-4 map (block 2, 24 x 32 x 32), the stride-8 map (block 4, 40 x 16 x 16) and block 7's output
-(80 x 8 x 8); the adapted region (blocks 8-15 and the head convolution) gives the stride-16 map
-(block 10, 112 x 8 x 8) and the head's map (1280 x 4 x 4). The adapters act on the region's 17
-pointwise convolutions (every block's expansion and projection, and the head).
+Layout at a 128 x 128 input: the trunk (stem, blocks 0-10) is frozen in every row and gives the
+stride-4 map (block 2, 24 x 32 x 32), the stride-8 map (block 4, 40 x 16 x 16) and the stride-16
+map (block 10, 112 x 8 x 8); the adapted region (blocks 11-15, the last two stages, and the head
+convolution) gives the head's map (1280 x 4 x 4). The adapters act on the region's 11 pointwise
+convolutions (every block's expansion and projection, and the head): 2.5 M of the backbone's
+3.4 M convolution weights.
 """
 import importlib.util, os, sys
 
@@ -21,14 +22,13 @@ sys.path.insert(0, os.path.join(ROOT, "scripts", "fusion"))
 from fusion_common import load_safetensors, save_safetensors  # noqa: E402,F401
 
 SIZE = 128
-TRUNK_TAPS = (2, 4)          # stride 4 and stride 8 maps
-SPLIT = 8                    # blocks SPLIT.. are adapted
-MID = 10                     # the stride-16 map
+TRUNK_TAPS = (2, 4, 10)      # stride 4, 8 and 16 maps
+SPLIT = 11                   # blocks SPLIT.. are adapted
 BLOCKS = 16
 TASKS = ["segment", "depth", "count"]
 CLASSES = ["background", "cube", "sphere", "cylinder", "cone"]
 COUNTS = 6                   # 1..6 objects
-WIDTH = 48                   # decoder width
+WIDTH = 32                   # decoder width
 KNOTS = 8                    # pieces of each monotone warp
 
 
@@ -55,14 +55,14 @@ def to_input(images_uint8):
 
 @torch.no_grad()
 def trunk(model, x):
-    """Frozen stem and blocks 0-7: (stride-4 map, stride-8 map, block 7's output)."""
+    """Frozen stem and blocks 0-10: (stride-4, stride-8, stride-16 maps); the last is the region's input."""
     x = model._swish(model._bn0(model._conv_stem(x)))
     taps = {}
     for i in range(SPLIT):
         x = model._blocks[i](x)
         if i in TRUNK_TAPS:
             taps[i] = x
-    return taps[TRUNK_TAPS[0]], taps[TRUNK_TAPS[1]], x
+    return tuple(taps[i] for i in TRUNK_TAPS)
 
 
 def pointwise(x, w):
@@ -70,9 +70,8 @@ def pointwise(x, w):
 
 
 def region(model, x, weights):
-    """Blocks 8-15 and the head with the pointwise matrices from `weights` (name -> [out, in]):
-    (stride-16 map, head map). Mirrors efficientnet_lite_pytorch's MBConvBlock.forward (eval)."""
-    f16 = None
+    """Blocks 11-15 and the head with the pointwise matrices from `weights` (name -> [out, in]):
+    the head map. Mirrors efficientnet_lite_pytorch's MBConvBlock.forward (eval)."""
     for i in range(SPLIT, BLOCKS):
         b = model._blocks[i]
         p = f"_blocks.{i}."
@@ -83,9 +82,7 @@ def region(model, x, weights):
         if b.id_skip and a.stride == 1 and a.input_filters == a.output_filters:
             h = h + x
         x = h
-        if i == MID:
-            f16 = x
-    return f16, model._swish(model._bn1(pointwise(x, weights["_conv_head.weight"])))
+    return model._swish(model._bn1(pointwise(x, weights["_conv_head.weight"])))
 
 
 def original_weights(model):

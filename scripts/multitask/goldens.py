@@ -47,11 +47,10 @@ def load(weights):
 
 @torch.no_grad()
 def run(model, ad, decoders, mean, std, x):
-    f4, f8, x7 = C.trunk(model, x)
+    f4, f8, f16 = C.trunk(model, x)
     out = {}
     for t in C.TASKS:
-        f16, f32 = C.region(model, x7, ad.weights(t))
-        out[t] = decoders[t](f4, f8, f16, f32)
+        out[t] = decoders[t](f4, f8, f16, C.region(model, f16, ad.weights(t)))
     out["depth"] = out["depth"][:, 0] * std + mean
     return out
 

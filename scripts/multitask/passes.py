@@ -14,6 +14,23 @@ SHAPES = ["cube", "sphere", "cylinder", "cone"]
 # Class colours of the mask pass (class 0, the background and ground, is black).
 CLASS_RGB = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
 NEAR, FAR, CLIP = 1.0, 60.0, 30.0
+# The depth pass: a ShaderMaterial writing the view-space depth (metres along the camera's axis)
+# as a 16-bit fraction of CLIP in red (high byte) and green (low byte). three.js r111's
+# MeshDepthMaterial would give 8 bits of the non-linear window depth (its RGBA packing is not
+# read by the ObjectLoader), too coarse for metres.
+DEPTH_VERTEX = """varying float vDepth;
+void main() {
+  vec4 mv = modelViewMatrix * vec4(position, 1.0);
+  vDepth = -mv.z;
+  gl_Position = projectionMatrix * mv;
+}"""
+DEPTH_FRAGMENT = """uniform float far;
+varying float vDepth;
+void main() {
+  float v = floor(clamp(vDepth / far, 0.0, 1.0) * 65535.0 + 0.5);
+  float hi = floor(v / 256.0);
+  gl_FragColor = vec4(hi / 255.0, (v - hi * 256.0) / 255.0, 0.0, 1.0);
+}"""
 SIZE = 128
 
 
@@ -33,7 +50,8 @@ def variant(doc, kind):
         materials.append(fields)
         return fields["uuid"]
 
-    depth = material({"type": "MeshDepthMaterial", "depthPacking": 3201}) if kind == "depth" else None
+    depth = material({"type": "ShaderMaterial", "uniforms": {"far": {"value": CLIP}},
+                      "vertexShader": DEPTH_VERTEX, "fragmentShader": DEPTH_FRAGMENT}) if kind == "depth" else None
     basic = [material({"type": "MeshBasicMaterial", "color": r << 16 | g << 8 | b}) for (r, g, b) in CLASS_RGB] \
         if kind == "classes" else None
     scene = doc["object"]
@@ -76,14 +94,10 @@ def decode(folder, count, pix_fmt, channels):
     return np.frombuffer(raw, dtype=np.uint8).reshape(count, SIZE, SIZE, channels)
 
 
-def unpack_depth(rgba):
-    """three.js r111 unpackRGBAToDepth on bytes, then NDC depth -> metres along the view axis."""
-    b = rgba.astype(np.float64)
-    d = (b[..., 3] + b[..., 2] / 256 + b[..., 1] / 256 ** 2 + b[..., 0] / 256 ** 3) / 256
-    z = 2 * d - 1
-    metres = 2 * NEAR * FAR / (FAR + NEAR - z * (FAR - NEAR))
-    sky = (rgba == 255).all(axis=-1)
-    metres[sky] = CLIP
+def unpack_depth(rgb):
+    """The depth pass's 16 bits (red high, green low) -> metres; the white sky -> CLIP."""
+    b = rgb.astype(np.float64)
+    metres = (b[..., 0] * 256 + b[..., 1]) / 65535 * CLIP
     return np.minimum(metres, CLIP).astype(np.float32)
 
 
@@ -98,7 +112,7 @@ def pack(out, held, seed):
         classes[(colours == np.array(rgb)).all(axis=-1)] = k
     stray = int((classes == 255).sum())
     assert stray == 0, f"{stray} mask pixels are no class colour (antialiasing or lighting on?)"
-    depth = unpack_depth(decode(os.path.join(out, "depth"), n, "rgba", 4))
+    depth = unpack_depth(decode(os.path.join(out, "depth"), n, "rgb24", 3))
     count = np.array([len(r["objects"]) for r in records], dtype=np.int64)
     split = np.zeros(n, dtype=np.int64)
     split[n - held:] = 1
