@@ -39,7 +39,8 @@ def load(weights):
     decoders = {}
     for t in C.TASKS:
         d = C.make_decoder(t)
-        d.load_state_dict({k[len(t) + 1:]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith(t + ".")})
+        d.load_state_dict({k[len(t) + 1:]: torch.as_tensor(v) for k, v in tensors.items()
+                         if k.startswith(t + ".") and k != "depth.normalization"})
         decoders[t] = d.eval()
     mean, std = [float(v) for v in np.asarray(tensors["depth.normalization"])]
     return model, ad, decoders, mean, std
