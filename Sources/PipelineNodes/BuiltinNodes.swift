@@ -54,5 +54,7 @@ public enum BuiltinNodes {
         HeadPrompt.self,
         // Heads that keep learning
         PrototypeHead.self,
+        // Several tasks on one backbone
+        MultitaskHead.self,
     ]
 }

@@ -5,6 +5,23 @@ import PipelineTensor
 /// with `w' = w · γ/√(var + ε)` per output channel and `bias' = β − mean · γ/√(var + ε)`
 /// (computed in Double). Dense weights are `[out][in·k·k]`, depthwise ones `[channels][k·k]`;
 /// dense ones are also kept packed for `ConvOps.pointwise`.
+/// Where a network's tensors come from: a safetensors file, with some tensors replaced by
+/// given values (adapted weights); a replacement must have exactly the element count of the
+/// shape the network expects.
+struct EfficientNetWeights {
+    let file: SafetensorsFile
+    let replacing: [String: [Float]]
+
+    func floats(_ name: String, shape: [Int]) throws -> [Float] {
+        guard let values = replacing[name] else { return try file.floats(name, shape: shape) }
+        guard values.count == shape.reduce(1, *) else {
+            throw EfficientNetError.badWeights(
+                reason: "replacement for \(name) has \(values.count) values; the network expects shape \(shape) (\(shape.reduce(1, *)))")
+        }
+        return values
+    }
+}
+
 struct EfficientNetConv: Sendable {
     let outChannels: Int
     let inChannels: Int
@@ -18,7 +35,7 @@ struct EfficientNetConv: Sendable {
     /// Reads `conv.weight` and the batch-norm `bn.{weight,bias,running_mean,running_var}`,
     /// checking every shape; errors name the missing or misshapen tensor.
     init(
-        _ file: SafetensorsFile, conv: String, bn: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int,
+        _ file: EfficientNetWeights, conv: String, bn: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int,
         depthwise: Bool, epsilon: Double
     ) throws {
         let shape = [outChannels, depthwise ? 1 : inChannels, kernel, kernel]
@@ -119,7 +136,7 @@ struct EfficientNetBlock: Sendable {
     let depthwise: EfficientNetConv
     let project: EfficientNetConv
 
-    init(_ file: SafetensorsFile, index: Int, spec: EfficientNetConfig.Block, epsilon: Double) throws {
+    init(_ file: EfficientNetWeights, index: Int, spec: EfficientNetConfig.Block, epsilon: Double) throws {
         let p = "_blocks.\(index)."
         let hidden = spec.inChannels * spec.expandRatio
         self.spec = spec

@@ -18,6 +18,21 @@ public struct EfficientNetOutput: Sendable {
     public func logits(_ i: Int) -> ArraySlice<Float> { logits[i * classes..<(i + 1) * classes] }
 }
 
+/// One image's feature map, `data[channel][y][x]`.
+public struct EfficientNetMap: Sendable, Equatable {
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+    public var data: [Float]
+
+    public init(channels: Int, height: Int, width: Int, data: [Float]) {
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.data = data
+    }
+}
+
 /// EfficientNet-Lite on the CPU: the safetensors state dict of `efficientnet_lite_pytorch`
 /// (`_conv_stem`, `_bn0`, `_blocks.N.…`, `_conv_head`, `_bn1`, `_fc`), batch-norm folded into
 /// the convolutions at load. Dense and 1x1 convolutions run on `ConvOps.pointwise` (our
@@ -39,8 +54,15 @@ public final class EfficientNetModel: Sendable {
     public var featureSize: Int { config.headChannels }
 
     /// Loads the weights from a safetensors file; every tensor is checked for presence and shape.
-    public init(path: String, config: EfficientNetConfig = .lite0) throws {
-        let file = try SafetensorsFile(path: path)
+    public convenience init(path: String, config: EfficientNetConfig = .lite0) throws {
+        try self.init(path: path, config: config, replacing: [:])
+    }
+
+    /// Loads the weights with some tensors replaced (by name, e.g. `_blocks.8._expand_conv.weight`,
+    /// in the file's layout): adapted weights on the same network. A replacement of the wrong
+    /// size is an error naming the tensor and both sizes; batch norm is folded in as usual.
+    public init(path: String, config: EfficientNetConfig = .lite0, replacing: [String: [Float]]) throws {
+        let file = EfficientNetWeights(file: try SafetensorsFile(path: path), replacing: replacing)
         let eps = config.batchNormEpsilon
         self.config = config
         self.path = path
@@ -117,6 +139,51 @@ public final class EfficientNetModel: Sendable {
         let output = EfficientNetOutput(
             images: 1, featureSize: featureSize, classes: config.classes, features: features, logits: try classify(features: features))
         return (output, tokens, x.height, x.width)
+    }
+
+    /// Runs one image and returns the feature maps after the blocks in `taps` (block indices;
+    /// `config.blocks.count` is the head's output, after its ReLU6), each `[channels][h][w]`.
+    /// The network stops after the last tap.
+    public func featureMaps(_ input: [Float], height: Int, width: Int, taps: [Int]) throws -> [Int: EfficientNetMap] {
+        guard height > 0, width > 0, input.count == 3 * height * width else {
+            throw EfficientNetError.badInput(reason: "\(input.count) floats for 3 x \(height) x \(width)")
+        }
+        let threads = max(1, BLAS.threads)
+        let x = stem(
+            EfficientNetActivation(data: input, channels: 3, images: 1, height: height, width: width), relu6: true, threads: threads)
+        return try run(x, from: 0, taps: taps, threads: threads)
+    }
+
+    /// Continues the network from `map`, the output of block `after` (a map `featureMaps` gave,
+    /// perhaps of another network with the same shape), to the blocks in `taps`.
+    public func featureMaps(continuing map: EfficientNetMap, after block: Int, taps: [Int]) throws -> [Int: EfficientNetMap] {
+        guard block >= 0, block < blocks.count, map.channels == blocks[block].spec.outChannels,
+            map.data.count == map.channels * map.height * map.width
+        else {
+            throw EfficientNetError.badInput(reason: "a \(map.channels)-channel map does not follow block \(block)")
+        }
+        let x = EfficientNetActivation(data: map.data, channels: map.channels, images: 1, height: map.height, width: map.width)
+        return try run(x, from: block + 1, taps: taps, threads: max(1, BLAS.threads))
+    }
+
+    private func run(_ start: EfficientNetActivation, from first: Int, taps: [Int], threads: Int) throws -> [Int: EfficientNetMap] {
+        guard let last = taps.max(), taps.allSatisfy({ $0 >= first && $0 <= blocks.count }) else {
+            throw EfficientNetError.badInput(reason: "taps \(taps) outside blocks \(first)...\(blocks.count)")
+        }
+        var out: [Int: EfficientNetMap] = [:]
+        var x = start
+        func keep(_ i: Int) {
+            if taps.contains(i) { out[i] = EfficientNetMap(channels: x.channels, height: x.height, width: x.width, data: x.data) }
+        }
+        for i in first..<min(last + 1, blocks.count) {
+            x = blocks[i](x, threads: threads)
+            keep(i)
+        }
+        if last == blocks.count {
+            x = head(x, relu6: true, threads: threads)
+            keep(blocks.count)
+        }
+        return out
     }
 
     /// The network up to the global average pool: features `[images][featureSize]`.
