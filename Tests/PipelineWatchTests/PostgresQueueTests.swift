@@ -214,7 +214,7 @@ struct PostgresQueueTests {
         #expect(results.count == 4 && results[2] == nil && results[1] == [])
         #expect(results[0] == [WorkQueue.Chunk(path: logA, offset: 5, bytes: Array("a1\na1'\n".utf8)),
                                WorkQueue.Chunk(path: logB, offset: 0, bytes: Array("b1\n".utf8))])
-        #expect(results[3] == [WorkQueue.Chunk(path: logA, offset: 13, bytes: Array("a3\n".utf8))])
+        #expect(results[3] == [WorkQueue.Chunk(path: logA, offset: 12, bytes: Array("a3\n".utf8))])
         #expect(try queue.pendingChunks().count == 3)
         try queue.write(results.compactMap { $0 }.flatMap { $0 })
         #expect(try queue.pendingChunks().isEmpty)
@@ -223,7 +223,8 @@ struct PostgresQueueTests {
         let done = try queue.entries(in: .done).sorted { $0.id < $1.id }
         #expect(done.map(\.outputs) == [odd, [], ["/out/3"]])
         claims = try queue.claim(owner: "w", limit: 4, lease: 30, maxAttempts: 3)
-        #expect(claims.isEmpty && (try queue.counts()[.running]) == 1)
+        let running = try queue.counts()[.running]
+        #expect(claims.isEmpty && running == 1)
     }
 
     @Test("appended bytes are reserved in the done transaction and written at their offsets")
