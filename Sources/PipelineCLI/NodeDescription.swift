@@ -5,6 +5,7 @@ import PipelineCore
 enum NodeDescription {
     static func text(_ node: any PipelineNode.Type) -> String {
         var lines = ["\(node.type) — \(node.summary)", ""]
+        if let command = node.placedByCommand { lines += ["not written in pipeline files: \(command)", ""] }
         func ports(_ title: String, _ ports: [PortSpec]) {
             lines.append("\(title):")
             if ports.isEmpty { lines.append("  (none)") }

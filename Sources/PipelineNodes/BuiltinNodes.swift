@@ -9,6 +9,7 @@ public enum BuiltinNodes {
         FolderSource.self,
         SequenceSource.self,
         WatchSource.self,
+        QueueSource.self,  // placed by `pipeline worker`, listed so `describe` shows it
         // Sinks
         JSONLSink.self,
         FilesSink.self,

@@ -2,6 +2,10 @@ import Foundation
 import PipelineCore
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A source that takes its items from a shared PostgreSQL queue (`pipeline worker`): many
 /// workers on many machines run the same pipeline file, each item exactly once.
 ///
@@ -35,10 +39,17 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
             doc: "stop once the queue has nothing queued or running for idle_seconds (batch mode)"),
         OptionSpec("idle_seconds", .double, default: 1.0, range: 0...86400, doc: "quiet time before exit_when_idle stops"),
     ]
+    public static let placedByCommand: String? = """
+        `pipeline worker FILE --queue postgres://…` puts it in place of the file's source.watch node \
+        (its options come from that node and the worker's flags); write source.watch in the file
+        """
     public static let example = """
+        # in the pipeline file (source.queue itself cannot be written there):
         - id: inbox
-          type: source.queue
-          with: { queue: "postgres://pipeline@db.lan/pipeline", queue_name: photos, root: /mnt/shared/inbox }
+          type: source.watch
+          with: { dir: /mnt/shared/inbox, retries: 2 }
+        # on each machine:
+        #   pipeline worker photos.yaml --queue postgres://pipeline@db.lan/pipeline --batch 32 --max-in-flight 64
         """
 
     private let context: NodeContext
@@ -65,7 +76,7 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
         queue = try WorkQueue(url: url, name: name)
         heartbeatQueue = try WorkQueue(url: url, name: name)
         commitQueue = try WorkQueue(url: url, name: name)
-        root = URL(fileURLWithPath: options.string("root")!).standardizedFileURL.resolvingSymlinksInPath().path
+        root = Self.canonical(options.string("root")!)
         let given = options.string("worker") ?? ""
         owner = given.isEmpty
             ? "\(ProcessInfo.processInfo.hostName):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
@@ -133,7 +144,7 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
                 }
             }
             if free < refill {
-                Thread.sleep(forTimeInterval: 0.002)
+                waitForSlots(refill)
             } else if let listener, listener.isConnected {
                 _ = try? listener.waitForNotifications(timeout: exitWhenIdle ? min(pollSeconds, 0.2) : pollSeconds)
             } else {
@@ -148,6 +159,28 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.01)
         }
         try queue.flushPending()
+    }
+
+    /// Signalled whenever items leave `inFlight`: the claim loop waits on it for free slots.
+    private let slotsFreed = NSCondition()
+
+    /// Removes finished items from `inFlight` and wakes the claim loop.
+    private func release(_ ids: [String]) {
+        inFlight.withLock { flights in for id in ids { flights.removeValue(forKey: id) } }
+        slotsFreed.lock()
+        slotsFreed.broadcast()
+        slotsFreed.unlock()
+    }
+
+    /// Waits until `slots` items could be claimed (or a little while, so the loop still
+    /// flushes chunks and notices a stop).
+    private func waitForSlots(_ slots: Int) {
+        let deadline = Date().addingTimeInterval(0.1)
+        slotsFreed.lock()
+        while maxInFlight - inFlight.withLock(\.count) < slots {
+            if !slotsFreed.wait(until: deadline) { break }
+        }
+        slotsFreed.unlock()
     }
 
     /// Emits one claimed item, or fails it for good when its path is not a file under the root.
@@ -183,10 +216,25 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
     /// (`..`, an absolute path elsewhere, a symbolic link out).
     public static func resolve(_ relative: String, root: String) throws -> String {
         let joined = relative.hasPrefix("/") ? relative : (root as NSString).appendingPathComponent(relative)
-        let resolved = URL(fileURLWithPath: joined).standardizedFileURL.resolvingSymlinksInPath().path
+        let resolved = canonical(joined)
         let prefix = root.hasSuffix("/") ? root : root + "/"
         guard resolved.hasPrefix(prefix) else { throw QueueError.outsideRoot(path: relative, root: root) }
         return resolved
+    }
+
+    /// `path` made absolute with `.`, `..` and symbolic links resolved (realpath(3); for a
+    /// file that does not exist, its folder's real path and its name).
+    static func canonical(_ path: String) -> String {
+        let lexical = URL(fileURLWithPath: path).standardizedFileURL.path
+        func real(_ p: String) -> String? {
+            guard let r = realpath(p, nil) else { return nil }
+            defer { free(r) }
+            return String(cString: r)
+        }
+        if let resolved = real(lexical) { return resolved }
+        let parent = (lexical as NSString).deletingLastPathComponent
+        if let folder = real(parent) { return (folder as NSString).appendingPathComponent((lexical as NSString).lastPathComponent) }
+        return lexical
     }
 
     /// The heartbeat thread: renews the leases of the items in flight.
@@ -236,7 +284,7 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
                 // The items stay `running` under our name; their leases run out and they are redone.
                 context.warn("queue: \(error)")
             }
-            inFlight.withLock { flights in for entry in batch { flights.removeValue(forKey: entry.id) } }
+            release(batch.map(\.id))
         }
     }
 
@@ -250,7 +298,7 @@ public final class QueueSource: PipelineNode, @unchecked Sendable {
             commitSignal.unlock()
             return
         }
-        defer { inFlight.withLock { _ = $0.removeValue(forKey: outcome.id) } }
+        defer { release([outcome.id]) }
         do {
             if claim.attempt <= retries {
                 let delay = backoff * pow(2, Double(claim.attempt - 1))

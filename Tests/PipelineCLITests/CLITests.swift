@@ -273,6 +273,28 @@ struct CLITests {
         }
     }
 
+    @Test("source.queue is listed and described, and refused in a file with what to write instead")
+    func queueSourceNode() throws {
+        let ws = try Workspace()
+        let described = try CLI.run("describe", "source.queue", in: ws.path)
+        #expect(described.status == 0, "\(described.stderr)")
+        for expected in ["source.queue — ", "not written in pipeline files: `pipeline worker FILE", "queue_name (string, required)",
+                         "lease_seconds (number", "type: source.watch"] {
+            #expect(described.stdout.contains(expected), "describe lacks '\(expected)':\n\(described.stdout)")
+        }
+        try ws.write("q.yaml", """
+            version: 1
+            nodes:
+              - id: inbox
+                type: source.queue
+                with: { queue: "postgres:///x", queue_name: q, root: /tmp }
+            """)
+        let r = try CLI.run("validate", "q.yaml", in: ws.path)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("q.yaml:4:11: error: node type 'source.queue' cannot be written in a pipeline file"), "\(r.stderr)")
+        #expect(r.stderr.contains("pipeline worker"), "\(r.stderr)")
+    }
+
     @Test("describe of an unknown type exits 2 with a suggestion")
     func describeUnknown() throws {
         let ws = try Workspace()

@@ -73,6 +73,23 @@ final class QueueFixture {
     /// Checks that every input has exactly one correct output, one done row, one log line,
     /// and that nothing else is left behind. Returns the total number of attempts.
     @discardableResult
+    /// The index of a worker (by PID, from its default name `host:pid:random`) that holds an
+    /// unexpired lease, waiting up to 5 s for one; nil when none does.
+    func slotHoldingItems(_ pids: [Int32]) throws -> Int? {
+        let db = try PostgresConnection(server.url)
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            let owners = try db.query(
+                "SELECT lease_owner FROM pipeline_items WHERE state = 'running' AND lease_until > extract(epoch from clock_timestamp()) + 0.5")
+            for owner in owners.compactMap({ $0[0] }) {
+                let parts = owner.split(separator: ":")
+                if parts.count >= 3, let pid = Int32(parts[parts.count - 2]), let slot = pids.firstIndex(of: pid) { return slot }
+            }
+            usleep(50_000)
+        }
+        return nil
+    }
+
     func checkExactlyOnce(files: Int, url: String? = nil, queueName: String = "scaleout") throws -> Int {
         let outputs = try FileManager.default.contentsOfDirectory(atPath: root + "/out").sorted()
         #expect(outputs == (0..<files).map { "f\($0).out" }.sorted(), "stray or missing outputs")
@@ -316,6 +333,9 @@ struct FaultRun {
                 try f.server.restartImmediately()
                 restarted = true
             } else if killed == kills / 3 && !paused {
+                // Pause a worker that holds items: one restarted a moment ago may not have
+                // claimed any yet on a busy machine, and would have nothing to lose.
+                slot = try f.slotHoldingItems(workers.map { $0.process.processIdentifier }) ?? slot
                 let pid = workers[slot].process.processIdentifier
                 kill(pid, SIGSTOP)
                 Thread.sleep(forTimeInterval: lease * 2 + 0.5)

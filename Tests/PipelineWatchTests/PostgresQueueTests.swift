@@ -186,6 +186,47 @@ struct PostgresQueueTests {
         #expect(failed.count == 1 && (failed.first?.error ?? "").contains("abandoned 2 times"), "\(failed)")
     }
 
+    @Test("a batch completes in one statement: lost leases refused, odd output names kept, appends in item order")
+    func batchComplete() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        let dir = temporaryDirectory("pg-batch")
+        let logA = dir + "/a.jsonl", logB = dir + "/b.jsonl"
+        try "0123\n".write(toFile: logA, atomically: true, encoding: .utf8)
+        let queue = try WorkQueue(url: server.url, name: "q")
+        try queue.enqueue(Self.versions(4))
+        var claims = try queue.claim(owner: "w", limit: 4, lease: 30, maxAttempts: 3).sorted { $0.id < $1.id }
+        // Item 2's lease is lost to another worker (its claim is now attempt 2 of "other").
+        let db = try PostgresConnection(server.url)
+        try db.query("UPDATE pipeline_items SET lease_until = 0 WHERE id = $1", [.text(String(claims[2].id))])
+        #expect(try queue.claim(owner: "other", limit: 1, lease: 30, maxAttempts: 3).map(\.id) == [claims[2].id])
+        let odd = ["/out/a \"quoted\", {braced}", "/out/back\\slash", "/out/ünï,cødé\tTab"]
+        let completions = [
+            WorkQueue.Completion(claim: claims[0], outputs: odd, appends: [
+                StagedAppend(path: logA, bytes: Array("a1\n".utf8)), StagedAppend(path: logB, bytes: Array("b1\n".utf8)),
+                StagedAppend(path: logA, bytes: Array("a1'\n".utf8))]),
+            WorkQueue.Completion(claim: claims[1], outputs: [], appends: []),
+            WorkQueue.Completion(claim: claims[2], outputs: ["/out/lost"], appends: [StagedAppend(path: logA, bytes: Array("lost\n".utf8))]),
+            WorkQueue.Completion(claim: claims[3], outputs: ["/out/3"], appends: [
+                StagedAppend(path: logA, bytes: Array("a3\n".utf8)), StagedAppend(path: logB, bytes: [])]),
+        ]
+        let results = try queue.complete(completions, owner: "w")
+        #expect(results.count == 4 && results[2] == nil && results[1] == [])
+        #expect(results[0] == [WorkQueue.Chunk(path: logA, offset: 5, bytes: Array("a1\na1'\n".utf8)),
+                               WorkQueue.Chunk(path: logB, offset: 0, bytes: Array("b1\n".utf8))])
+        #expect(results[3] == [WorkQueue.Chunk(path: logA, offset: 12, bytes: Array("a3\n".utf8))])
+        #expect(try queue.pendingChunks().count == 3)
+        try queue.write(results.compactMap { $0 }.flatMap { $0 })
+        #expect(try queue.pendingChunks().isEmpty)
+        #expect(try String(contentsOfFile: logA, encoding: .utf8) == "0123\na1\na1'\na3\n")
+        #expect(try String(contentsOfFile: logB, encoding: .utf8) == "b1\n")
+        let done = try queue.entries(in: .done).sorted { $0.id < $1.id }
+        #expect(done.map(\.outputs) == [odd, [], ["/out/3"]])
+        claims = try queue.claim(owner: "w", limit: 4, lease: 30, maxAttempts: 3)
+        let running = try queue.counts()[.running]
+        #expect(claims.isEmpty && running == 1)
+    }
+
     @Test("appended bytes are reserved in the done transaction and written at their offsets")
     func appendChunks() throws {
         let server = try PostgresServer()

@@ -34,7 +34,9 @@ extension LoadPass {
 
         if let typeField = fields["type"] {
             let typeName = typeField.value.scalar?.string ?? ""
-            if let type = registry[typeName] {
+            if let type = registry[typeName], let command = type.placedByCommand {
+                error(typeField.value, "node type '\(typeName)' cannot be written in a pipeline file", hint: command)
+            } else if let type = registry[typeName] {
                 entry.type = type
             } else {
                 error(typeField.value, "unknown node type '\(typeName)'",

@@ -27,6 +27,10 @@ public protocol PipelineNode: AnyObject, SendableMetatype {
     static var options: [OptionSpec] { get }
     /// A YAML snippet for `pipeline describe`.
     static var example: String { get }
+    /// For a node type a command puts into the graph itself (listed and described, so users
+    /// can see what runs): why it cannot be written in a pipeline file and what to write
+    /// instead. Nil for every type a file may use.
+    static var placedByCommand: String? { get }
 
     /// Builds one copy from validated options. Throwing here fails the run before any item starts.
     init(options: Options, context: NodeContext) throws
@@ -41,6 +45,7 @@ public protocol PipelineNode: AnyObject, SendableMetatype {
 
 extension PipelineNode {
     public static var example: String { "" }
+    public static var placedByCommand: String? { nil }
     public func finish(_ output: NodeOutput) throws {}
     /// True when the node has no input ports.
     public static var isSource: Bool { inputs.isEmpty }

@@ -137,28 +137,34 @@ public final class WorkQueue: @unchecked Sendable {
     /// then refused (it no longer holds the lease), so nothing runs as done twice; only the
     /// done transaction must be durable. This saves one fsync per claim.
     public func claim(owner: String, limit: Int, lease: Double, maxAttempts: Int) throws -> [Claim] {
-        try withDB { db in try db.transaction {
-            try db.execute("SET LOCAL synchronous_commit = off")
-            try db.query(
-                """
-                UPDATE pipeline_items SET state = 'failed', finished = \(Self.now), lease_owner = NULL,
-                    error = 'abandoned ' || attempts || ' times: the worker holding it died, hung or was cut off past its lease'
-                WHERE queue = $1 AND state = 'running' AND lease_until < \(Self.now) AND attempts >= $2
-                """, [.text(name), .text(String(maxAttempts))])
-            return try db.query(
-                """
-                WITH c AS (
-                    SELECT id FROM pipeline_items
-                    WHERE queue = $1 AND state IN ('queued', 'running')
-                        AND ((state = 'queued' AND (next_attempt IS NULL OR next_attempt <= \(Self.now)))
-                        OR (state = 'running' AND lease_until < \(Self.now)))
-                    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-                UPDATE pipeline_items i SET state = 'running', attempts = i.attempts + 1, started = \(Self.now),
-                    next_attempt = NULL, lease_owner = $3, lease_until = \(Self.now) + $4
-                FROM c WHERE i.id = c.id RETURNING i.id, i.path, i.attempts
-                """, [.text(name), .text(String(limit)), .text(owner), .text(String(lease))]
-            ).map { Claim(id: Int64($0[0]!)!, path: $0[1]!, attempt: Int($0[2]!)!) }
-        } }
+        try withDB { db in
+            // BEGIN and the setting in one round trip, then one statement for both updates.
+            try db.execute("BEGIN; SET LOCAL synchronous_commit = off")
+            do {
+                let claims = try db.query(
+                    """
+                    WITH abandoned AS (
+                        UPDATE pipeline_items SET state = 'failed', finished = \(Self.now), lease_owner = NULL,
+                            error = 'abandoned ' || attempts || ' times: the worker holding it died, hung or was cut off past its lease'
+                        WHERE queue = $1 AND state = 'running' AND lease_until < \(Self.now) AND attempts >= $5),
+                    c AS (
+                        SELECT id FROM pipeline_items
+                        WHERE queue = $1 AND state IN ('queued', 'running')
+                            AND ((state = 'queued' AND (next_attempt IS NULL OR next_attempt <= \(Self.now)))
+                            OR (state = 'running' AND lease_until < \(Self.now) AND attempts < $5))
+                        ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                    UPDATE pipeline_items i SET state = 'running', attempts = i.attempts + 1, started = \(Self.now),
+                        next_attempt = NULL, lease_owner = $3, lease_until = \(Self.now) + $4
+                    FROM c WHERE i.id = c.id RETURNING i.id, i.path, i.attempts
+                    """, [.text(name), .text(String(limit)), .text(owner), .text(String(lease)), .text(String(maxAttempts))]
+                ).map { Claim(id: Int64($0[0]!)!, path: $0[1]!, attempt: Int($0[2]!)!) }
+                try db.execute("COMMIT")
+                return claims
+            } catch {
+                if db.isConnected { try? db.execute("ROLLBACK") }
+                throw error
+            }
+        }
     }
 
     /// Extends the leases `owner` still holds on `claims`; returns how many it still holds.
@@ -207,51 +213,107 @@ public final class WorkQueue: @unchecked Sendable {
 
     /// `complete` for several items in one transaction (one WAL flush: group commit). Each
     /// item applies only if its claim still holds the lease; the result is per item.
+    ///
+    /// The done rows are one `UPDATE … FROM unnest(…)` whatever the batch size, and each
+    /// shared file's bytes are reserved once per batch (its committed length locked, read and
+    /// advanced past every item's chunk): a batch costs a handful of statements, not several
+    /// per item. Chunks are reserved in item order, files in path order (the lock order every
+    /// worker uses).
     public func complete(_ items: [Completion], owner: String) throws -> [[Chunk]?] {
         guard !items.isEmpty else { return [] }
+        // Each item's bytes per shared file, in the order its sinks staged them.
+        let staged: [[(path: String, bytes: [UInt8])]] = items.map { item in
+            var order: [String] = []
+            var perFile: [String: [UInt8]] = [:]
+            for append in item.appends where !append.bytes.isEmpty {
+                if perFile[append.path] == nil { order.append(append.path) }
+                perFile[append.path, default: []] += append.bytes
+            }
+            return order.map { ($0, perFile[$0]!) }
+        }
         return try withDB { db in
             let name = self.name
             let body = { () throws -> [[Chunk]?] in
-                var results: [[Chunk]?] = []
-                for item in items {
-                    let claim = item.claim
-                    let updated = try db.query(
+                let done = Set(try db.query(
+                    """
+                    UPDATE pipeline_items i SET state = 'done', finished = \(Self.now), error = NULL, outputs = u.outputs,
+                        lease_owner = NULL, lease_until = NULL
+                    FROM unnest($2::bigint[], $3::integer[], $4::text[]) AS u(id, attempts, outputs)
+                    WHERE i.queue = $1 AND i.id = u.id AND i.state = 'running' AND i.lease_owner = $5
+                        AND i.attempts = u.attempts
+                    RETURNING i.id
+                    """, [.text(name), .text(Self.arrayLiteral(items.map { String($0.claim.id) }, quoted: false)),
+                          .text(Self.arrayLiteral(items.map { String($0.claim.attempt) }, quoted: false)),
+                          .text(Self.arrayLiteral(items.map { $0.outputs.joined(separator: "\n") }, quoted: true)),
+                          .text(owner)]
+                ).map { Int64($0[0]!)! })
+                var results: [[Chunk]?] = items.map { done.contains($0.claim.id) ? [] : nil }
+                var perFile: [String: [(item: Int, bytes: [UInt8])]] = [:]
+                for (i, files) in staged.enumerated() where results[i] != nil {
+                    for file in files { perFile[file.path, default: []].append((i, file.bytes)) }
+                }
+                for (path, entries) in perFile.sorted(by: { $0.key < $1.key }) {
+                    // The file's length before the first item appends to it stays.
+                    try db.query(
+                        "INSERT INTO pipeline_appended (queue, path, committed) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                        [.text(name), .text(path), .text(String(Self.size(of: path) ?? 0))])
+                    var offset = Int64(try db.query(
+                        "SELECT committed FROM pipeline_appended WHERE queue = $1 AND path = $2 FOR UPDATE",
+                        [.text(name), .text(path)])[0][0]!)!
+                    var offsets: [String] = [], hex: [String] = [], owners: [String] = []
+                    for entry in entries {
+                        let chunk = Chunk(path: path, offset: offset, bytes: entry.bytes)
+                        results[entry.item]!.append(chunk)
+                        offsets.append(String(offset))
+                        hex.append(Self.hex(entry.bytes))
+                        owners.append(String(items[entry.item].claim.id))
+                        offset += Int64(entry.bytes.count)
+                    }
+                    try db.query(
                         """
-                        UPDATE pipeline_items SET state = 'done', finished = \(Self.now), error = NULL, outputs = $5,
-                            lease_owner = NULL, lease_until = NULL
-                        WHERE queue = $1 AND id = $2 AND state = 'running' AND lease_owner = $3 AND attempts = $4 RETURNING id
-                        """, [.text(name), .text(String(claim.id)), .text(owner), .text(String(claim.attempt)),
-                              .text(item.outputs.joined(separator: "\n"))])
-                    guard !updated.isEmpty else {
-                        results.append(nil)
-                        continue
-                    }
-                    var perFile: [String: [UInt8]] = [:]
-                    for append in item.appends { perFile[append.path, default: []] += append.bytes }
-                    var chunks: [Chunk] = []
-                    for (path, bytes) in perFile.sorted(by: { $0.key < $1.key }) where !bytes.isEmpty {
-                        // The file's length before the first item appends to it stays.
-                        try db.query(
-                            "INSERT INTO pipeline_appended (queue, path, committed) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                            [.text(name), .text(path), .text(String(Self.size(of: path) ?? 0))])
-                        let offset = Int64(try db.query(
-                            "SELECT committed FROM pipeline_appended WHERE queue = $1 AND path = $2 FOR UPDATE",
-                            [.text(name), .text(path)])[0][0]!)!
-                        try db.query(
-                            "INSERT INTO pipeline_append_chunks (queue, path, \"offset\", bytes, item) VALUES ($1, $2, $3, $4, $5)",
-                            [.text(name), .text(path), .text(String(offset)), .bytes(bytes), .text(String(claim.id))])
-                        try db.query(
-                            "UPDATE pipeline_appended SET committed = $3 WHERE queue = $1 AND path = $2",
-                            [.text(name), .text(path), .text(String(offset + Int64(bytes.count)))])
-                        chunks.append(Chunk(path: path, offset: offset, bytes: bytes))
-                    }
-                    results.append(chunks)
+                        INSERT INTO pipeline_append_chunks (queue, path, "offset", bytes, item)
+                        SELECT $1, $2, u.o, decode(u.b, 'hex'), u.item
+                        FROM unnest($3::bigint[], $4::text[], $5::bigint[]) AS u(o, b, item)
+                        """, [.text(name), .text(path), .text(Self.arrayLiteral(offsets, quoted: false)),
+                              .text(Self.arrayLiteral(hex, quoted: false)), .text(Self.arrayLiteral(owners, quoted: false))])
+                    try db.query(
+                        "UPDATE pipeline_appended SET committed = $3 WHERE queue = $1 AND path = $2",
+                        [.text(name), .text(path), .text(String(offset))])
                 }
                 return results
             }
-            // One item without appends is one statement: no explicit transaction needed.
-            return items.count == 1 && items[0].appends.isEmpty ? try body() : try db.transaction(body)
+            // Without appends the batch is one statement: no explicit transaction needed.
+            return staged.allSatisfy(\.isEmpty) ? try body() : try db.transaction(body)
         }
+    }
+
+    /// A PostgreSQL array literal (`{a,b}`) of `elements`; `quoted` puts each in double
+    /// quotes with `\` and `"` escaped (any text), otherwise they must be plain numbers or hex.
+    static func arrayLiteral(_ elements: [String], quoted: Bool) -> String {
+        guard quoted else { return "{" + elements.joined(separator: ",") + "}" }
+        var out = "{"
+        for (i, element) in elements.enumerated() {
+            if i > 0 { out += "," }
+            out += "\""
+            for c in element.unicodeScalars {
+                if c == "\\" || c == "\"" { out += "\\" }
+                out.unicodeScalars.append(c)
+            }
+            out += "\""
+        }
+        return out + "}"
+    }
+
+    /// Lower-case hexadecimal digits of `bytes`.
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Records a failed attempt of a claim: queued again after `retryDelay` seconds, or
