@@ -96,8 +96,8 @@ public enum ISAError: Error, Equatable, CustomStringConvertible {
             return "\(Self.origin(source, isa.rawValue)): this CPU lacks \(missing.names.joined(separator: ", ")) "
                 + "(it has: \(has)); use auto, avx2 or portable"
         case .notBuilt(let isa, let has, let source):
-            return "\(Self.origin(source, isa.rawValue)): this CPU has the features (\(has)), but no \(isa) kernels "
-                + "are built yet; use auto or avx2"
+            return "\(Self.origin(source, isa.rawValue)): this CPU has the features (\(has)), but the \(isa) kernels "
+                + "are not built yet; use auto or avx2"
         }
     }
 
