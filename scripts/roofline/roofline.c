@@ -18,11 +18,12 @@ enum { REPEATS = 7 };
 static size_t buffer_bytes = (size_t)1 << 30;  // 1 GiB: far past any cache
 static int cpus[64], ncpus;
 
-static double now(void) {
+static double clock_s(clockid_t id) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(id, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 
 typedef struct {
     int cpu, kind;
@@ -30,7 +31,7 @@ typedef struct {
     size_t bytes;
     long iterations;
     pthread_barrier_t *start;
-    double seconds;
+    double seconds, cpu_seconds;
     volatile int64_t sink;
 } job;
 
@@ -113,7 +114,7 @@ static void *run(void *arg) {
     CPU_SET(j->cpu, &set);
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
     pthread_barrier_wait(j->start);
-    const double t0 = now();
+    const double t0 = now(), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
     switch (j->kind) {
     case 0: j->sink = stream_read(j->data, j->bytes); break;
     case 1: j->sink = fma_peak(j->iterations); break;
@@ -121,12 +122,15 @@ static void *run(void *arg) {
     default: j->sink = maddubs_peak(j->iterations); break;
     }
     j->seconds = now() - t0;
+    j->cpu_seconds = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
     return NULL;
 }
 
 // One measurement on `threads` threads: the rate in units per second (units = bytes, flops or
-// int ops), from the slowest thread's time.
-static double measure(int kind, int threads, uint8_t *buffer) {
+// int ops), from the slowest thread's wall time, and (in *on_cpu) from the time the threads
+// were actually on a CPU: on a machine shared with other work, the second is what the
+// hardware does while it runs us.
+static double measure(int kind, int threads, uint8_t *buffer, double *on_cpu) {
     pthread_t t[64];
     job jobs[64];
     pthread_barrier_t start;
@@ -138,15 +142,17 @@ static double measure(int kind, int threads, uint8_t *buffer) {
         jobs[i].data = buffer + jobs[i].bytes * i;
         pthread_create(&t[i], NULL, run, &jobs[i]);
     }
-    double slowest = 0;
+    double slowest = 0, cpu = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(t[i], NULL);
         if (jobs[i].seconds > slowest) slowest = jobs[i].seconds;
+        cpu += jobs[i].cpu_seconds;
     }
     pthread_barrier_destroy(&start);
     const double per_thread = kind == 0 ? (double)buffer_bytes / threads
                             : kind == 1 ? iterations * 12.0 * 16
                             : iterations * 8.0 * 64;
+    *on_cpu = per_thread * threads / (cpu / threads);
     return per_thread * threads / slowest;
 }
 
@@ -167,13 +173,18 @@ int main(int argc, char **argv) {
     }
     memset(buffer, 1, buffer_bytes);  // fault every page in before timing
     const char *names[] = {"stream read GB/s", "f32 FMA GFLOP/s", "int8 maddubs+madd+add Gop/s", "int8 maddubs+add16 Gop/s"};
-    printf("%-30s %8s %10s %10s\n", "measure", "threads", "median", "best");
+    printf("%-30s %8s %10s %10s %14s %10s\n", "measure", "threads", "median", "best", "on-CPU median", "best");
     for (int kind = 0; kind < 4; kind++) {
         for (int threads = 1; threads <= ncpus; threads++) {
-            double r[REPEATS];
-            for (int k = 0; k < REPEATS; k++) r[k] = measure(kind, threads, buffer) / 1e9;
+            double r[REPEATS], c[REPEATS];
+            for (int k = 0; k < REPEATS; k++) {
+                r[k] = measure(kind, threads, buffer, &c[k]) / 1e9;
+                c[k] /= 1e9;
+            }
             qsort(r, REPEATS, sizeof r[0], cmp);
-            printf("%-30s %8d %10.1f %10.1f\n", names[kind], threads, r[REPEATS / 2], r[REPEATS - 1]);
+            qsort(c, REPEATS, sizeof c[0], cmp);
+            printf("%-30s %8d %10.1f %10.1f %14.1f %10.1f\n", names[kind], threads, r[REPEATS / 2], r[REPEATS - 1],
+                   c[REPEATS / 2], c[REPEATS - 1]);
             fflush(stdout);
         }
     }
