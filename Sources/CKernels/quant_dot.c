@@ -215,12 +215,16 @@ int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void
     if (!pl_use_avx2() || (type != 3 && type != 8 && type != 6 && type != 12 && type != 14)) return 0;
     if (type == 6 && ncols >= 4) {
         // The activations' block scales as floats, converted once for every row.
-        const int nb = n / 32;
+        const int nb = n / 32, groups = (ncols + 7) / 8;
         float stack[1024];
-        float *ascale = (size_t)ncols * nb <= 1024 ? stack : malloc(sizeof(float) * (size_t)ncols * nb);
+        const size_t count = (size_t)groups * nb * 8;
+        float *ascale = count <= 1024 ? stack : malloc(sizeof(float) * count);
         if (ascale) {
-            for (int c = 0; c < ncols; c++)
-                for (int b = 0; b < nb; b++) ascale[c * nb + b] = h2f((const uint8_t *)a + (size_t)c * a_stride + (size_t)b * 34);
+            for (int c = 0; c < groups * 8; c++) {
+                const int col = c < ncols ? c : ncols - 1;
+                for (int b = 0; b < nb; b++)
+                    ascale[((size_t)(c / 8) * nb + b) * 8 + c % 8] = h2f((const uint8_t *)a + (size_t)col * a_stride + (size_t)b * 34);
+            }
             q5_0_matmul_avx2(w, row_bytes, nrows, a, a_stride, ncols, nb, ascale, out, out_stride);
             if (ascale != stack) free(ascale);
             return 1;
@@ -611,67 +615,46 @@ AVX2 static void dot_q4_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int
     }
 }
 
-// ---- Q5_0 prompt GEMM: two rows by four columns per step ----
+// ---- Q5_0 prompt GEMM: one row by eight columns per step ----
 // Each output keeps ggml_vec_dot_q5_0_q8_0's operations and order (one 8-lane accumulator,
 // acc = fma(dw * da, lane sums, acc) per block, then hsum_float_8), so it is bit-identical to
-// the single dot; the two rows share each activation load and the four columns each unpacked
-// weight block, and the activation scales come converted (`ascale`, nb per column).
-AVX2 __attribute__((always_inline)) static inline void q5_0_tile(const uint8_t *w0, const uint8_t *w1, int nrows_here,
-                                                               const uint8_t *const acol[4], const float *const sc[4], int nc,
-                                                               int nb, float *out0, float *out1, int out_stride) {
-    __m256 acc0[4], acc1[4];
-    for (int c = 0; c < 4; c++) acc0[c] = acc1[c] = _mm256_setzero_ps();
+// the single dot. A row's block is unpacked once for eight columns; the eight products dw * da
+// come from one vector multiply (each lane the same IEEE product as the scalar one) and are
+// broadcast from memory, so the per-column work is sign, maddubs, madd, convert and fma.
+// `ascale` holds the activations' block scales as floats, [column group of 8][block][8].
+AVX2 __attribute__((always_inline)) static inline void q5_0_row8(const uint8_t *w, const uint8_t *const acol[8],
+                                                               const float *sc8, int nc, int nb, float *out, int out_stride) {
+    __m256 acc[8];
+    for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);
+    float prod[8] __attribute__((aligned(32)));
     for (int b = 0; b < nb; b++) {
-        const uint8_t *wb0 = w0 + (size_t)b * 22, *wb1 = w1 + (size_t)b * 22;
-        const __m256i x0 = q5_0_bytes(wb0), ax0 = _mm256_sign_epi8(x0, x0);
-        const float d0 = h2f(wb0);
-        __m256i x1 = x0, ax1 = ax0;
-        float d1 = d0;
-        if (nrows_here == 2) {
-            x1 = q5_0_bytes(wb1);
-            ax1 = _mm256_sign_epi8(x1, x1);
-            d1 = h2f(wb1);
-        }
+        const uint8_t *wb = w + (size_t)b * 22;
+        const __m256i x = q5_0_bytes(wb), ax = _mm256_sign_epi8(x, x);
+        _mm256_store_ps(prod, _mm256_mul_ps(_mm256_set1_ps(h2f(wb)), _mm256_loadu_ps(sc8 + (size_t)b * 8)));
         for (int c = 0; c < nc; c++) {
             const __m256i y = _mm256_loadu_si256((const __m256i *)(acol[c] + (size_t)b * 34 + 2));
-            const float da = sc[c][b];
-            const __m256 s0 = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax0, _mm256_sign_epi8(y, x0)), ones));
-            acc0[c] = _mm256_fmadd_ps(_mm256_set1_ps(d0 * da), s0, acc0[c]);
-            if (nrows_here == 2) {
-                const __m256 s1 = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax1, _mm256_sign_epi8(y, x1)), ones));
-                acc1[c] = _mm256_fmadd_ps(_mm256_set1_ps(d1 * da), s1, acc1[c]);
-            }
+            const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, x)), ones));
+            acc[c] = _mm256_fmadd_ps(_mm256_broadcast_ss(prod + c), s, acc[c]);
         }
     }
-    for (int c = 0; c < nc; c++) {
-        out0[(size_t)c * out_stride] = hsum8(acc0[c]);
-        if (nrows_here == 2) out1[(size_t)c * out_stride] = hsum8(acc1[c]);
-    }
+    for (int c = 0; c < nc; c++) out[(size_t)c * out_stride] = hsum8(acc[c]);
 }
 
 AVX2 static void q5_0_matmul_avx2(const uint8_t *w, int row_bytes, int nrows, const uint8_t *a, int a_stride, int ncols, int nb,
                                   const float *ascale, float *out, int out_stride) {
     for (int r0 = 0; r0 < nrows; r0 += 16) {
         const int r1 = r0 + 16 < nrows ? r0 + 16 : nrows;
-        for (int c0 = 0; c0 < ncols; c0 += 4) {
-            const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
-            const uint8_t *acol[4];
-            const float *sc[4];
-            for (int c = 0; c < 4; c++) {
-                const int cc = c0 + (c < nc ? c : 0);
-                acol[c] = a + (size_t)cc * a_stride;
-                sc[c] = ascale + (size_t)cc * nb;
-            }
+        for (int c0 = 0; c0 < ncols; c0 += 8) {
+            const int nc = ncols - c0 < 8 ? ncols - c0 : 8;
+            const uint8_t *acol[8];
+            for (int c = 0; c < 8; c++) acol[c] = a + (size_t)(c0 + (c < nc ? c : 0)) * a_stride;
+            const float *sc8 = ascale + (size_t)(c0 / 8) * nb * 8;
             float *o = out + (size_t)c0 * out_stride;
-            for (int r = r0; r < r1; r += 2) {
-                const uint8_t *w0 = w + (size_t)r * row_bytes;
-                if (r + 1 < r1) {
-                    if (nc == 4) q5_0_tile(w0, w0 + row_bytes, 2, acol, sc, 4, nb, o + r, o + r + 1, out_stride);
-                    else q5_0_tile(w0, w0 + row_bytes, 2, acol, sc, nc, nb, o + r, o + r + 1, out_stride);
-                } else {
-                    q5_0_tile(w0, w0, 1, acol, sc, nc, nb, o + r, o + r, out_stride);
-                }
+            for (int r = r0; r < r1; r++) {
+                const uint8_t *wr = w + (size_t)r * row_bytes;
+                if (nc == 8) q5_0_row8(wr, acol, sc8, 8, nb, o + r, out_stride);
+                else q5_0_row8(wr, acol, sc8, nc, nb, o + r, out_stride);
             }
         }
     }
