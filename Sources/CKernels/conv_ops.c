@@ -10,7 +10,6 @@
 
 static inline float relu6(float v) { return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v); }
 
-int pl_kernels_portable(void);
 
 #define AVX2 __attribute__((target("avx2,fma")))
 

@@ -70,7 +70,6 @@ AVX2 static void quantize_avx2(const float *x, uint8_t *out, int n, int with_sum
     }
 }
 
-extern int pl_kernels_portable(void);
 
 void pl_quantize_q8_0(const float *x, void *out, int n) {
     if (pl_kernels_portable()) quantize_portable(x, out, n, 0); else quantize_avx2(x, out, n, 0);

@@ -4,22 +4,10 @@
 #include "ckernels.h"
 #include "simd.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
 
-// Per thread, so a test forcing the portable kernels never changes another thread's results.
-static _Thread_local int forced_portable = 0;
-void pl_force_portable(int on) { forced_portable = on; }
-int pl_kernels_portable(void) { return forced_portable || !pl_cpu_has_avx2(); }
-
-int pl_cpu_has_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    }
-    return cached;
-}
 
 static inline float half_to_float(const uint8_t *p) {
     uint16_t h;
@@ -137,15 +125,15 @@ AVX2 static float dot_q4_1_q8_1_avx2(const uint8_t *w, const uint8_t *a, int nb)
 // ---- dispatch ----
 
 float pl_dot_q8_0_q8_0(const void *w, const void *a, int n) {
-    return !forced_portable && pl_cpu_has_avx2() ? dot_q8_0_q8_0_avx2(w, a, n / 32) : dot_q8_0_q8_0_portable(w, a, n / 32);
+    return pl_use_avx2() ? dot_q8_0_q8_0_avx2(w, a, n / 32) : dot_q8_0_q8_0_portable(w, a, n / 32);
 }
 
 float pl_dot_q4_0_q8_0(const void *w, const void *a, int n) {
-    return !forced_portable && pl_cpu_has_avx2() ? dot_q4_0_q8_0_avx2(w, a, n / 32) : dot_q4_0_q8_0_portable(w, a, n / 32);
+    return pl_use_avx2() ? dot_q4_0_q8_0_avx2(w, a, n / 32) : dot_q4_0_q8_0_portable(w, a, n / 32);
 }
 
 float pl_dot_q4_1_q8_1(const void *w, const void *a, int n) {
-    return !forced_portable && pl_cpu_has_avx2() ? dot_q4_1_q8_1_avx2(w, a, n / 32) : dot_q4_1_q8_1_portable(w, a, n / 32);
+    return pl_use_avx2() ? dot_q4_1_q8_1_avx2(w, a, n / 32) : dot_q4_1_q8_1_portable(w, a, n / 32);
 }
 
 // ---- several activation columns per weight row ----
@@ -203,7 +191,7 @@ static void dot_q6_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int a_st
 static void dot_q4_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out);
 
 int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols, int n, float *out) {
-    if (forced_portable || !pl_cpu_has_avx2()) return 0;
+    if (!pl_use_avx2()) return 0;
     switch (type) {
     case 3: dot_q4_1_q8_1_cols_avx2(w, a, a_stride, ncols, n / 32, out); return 1;
     case 8: dot_q8_0_q8_0_cols_avx2(w, a, a_stride, ncols, n / 32, out); return 1;
@@ -219,9 +207,29 @@ int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols,
 // activations both stay in L1 while every pair is used. Each output is the single-row,
 // single-column result bit for bit (same per-output accumulator and order).
 
+static void q5_0_matmul_avx2(const uint8_t *w, int row_bytes, int nrows, const uint8_t *a, int a_stride, int ncols, int nb,
+                             const float *ascale, float *out, int out_stride);
+
 int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void *a, int a_stride, int ncols, int n,
                    float *out, int out_stride) {
-    if (forced_portable || !pl_cpu_has_avx2() || (type != 3 && type != 8 && type != 6 && type != 12 && type != 14)) return 0;
+    if (!pl_use_avx2() || (type != 3 && type != 8 && type != 6 && type != 12 && type != 14)) return 0;
+    if (type == 6 && ncols >= 4) {
+        // The activations' block scales as floats, converted once for every row.
+        const int nb = n / 32, groups = (ncols + 7) / 8;
+        float stack[1024];
+        const size_t count = (size_t)groups * nb * 8;
+        float *ascale = count <= 1024 ? stack : malloc(sizeof(float) * count);
+        if (ascale) {
+            for (int c = 0; c < groups * 8; c++) {
+                const int col = c < ncols ? c : ncols - 1;
+                for (int b = 0; b < nb; b++)
+                    ascale[((size_t)(c / 8) * nb + b) * 8 + c % 8] = h2f((const uint8_t *)a + (size_t)col * a_stride + (size_t)b * 34);
+            }
+            q5_0_matmul_avx2(w, row_bytes, nrows, a, a_stride, ncols, nb, ascale, out, out_stride);
+            if (ascale != stack) free(ascale);
+            return 1;
+        }
+    }
     const uint8_t *wb = w, *ab = a;
     float tmp[4];
     for (int r0 = 0; r0 < nrows; r0 += 16) {
@@ -502,15 +510,15 @@ AVX2 static float dot_q4_K_q8_K_avx2(const uint8_t *w, const uint8_t *a, int nb)
 }
 
 float pl_dot_q5_0_q8_0(const void *w, const void *a, int n) {
-    return !forced_portable && pl_cpu_has_avx2() ? dot_q5_0_q8_0_avx2(w, a, n / 32) : dot_q5_0_q8_0_portable(w, a, n / 32);
+    return pl_use_avx2() ? dot_q5_0_q8_0_avx2(w, a, n / 32) : dot_q5_0_q8_0_portable(w, a, n / 32);
 }
 
 float pl_dot_q6_K_q8_K(const void *w, const void *a, int n) {
-    return !forced_portable && pl_cpu_has_avx2() ? dot_q6_K_q8_K_avx2(w, a, n / 256) : dot_q6_K_q8_K_portable(w, a, n / 256);
+    return pl_use_avx2() ? dot_q6_K_q8_K_avx2(w, a, n / 256) : dot_q6_K_q8_K_portable(w, a, n / 256);
 }
 
 float pl_dot_q4_K_q8_K(const void *w, const void *a, int n) {
-    return !forced_portable && pl_cpu_has_avx2() ? dot_q4_K_q8_K_avx2(w, a, n / 256) : dot_q4_K_q8_K_portable(w, a, n / 256);
+    return pl_use_avx2() ? dot_q4_K_q8_K_avx2(w, a, n / 256) : dot_q4_K_q8_K_portable(w, a, n / 256);
 }
 
 // ---- Gemma 3 types, several activation columns per weight row ----
@@ -535,19 +543,51 @@ AVX2 static void dot_q5_0_q8_0_cols_avx2(const uint8_t *w, const uint8_t *a, int
     }
 }
 
+// Each block's 6-bit weights and scale shuffles are unpacked once for the (up to) four
+// columns; the integer sums per lane are the single kernel's (exact, so the order of adds does
+// not matter) and the float steps are its steps.
 AVX2 static void dot_q6_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
+    const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
     for (int c0 = 0; c0 < ncols; c0 += 4) {
         const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
         __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
         const uint8_t *wb = w;
         for (int b = 0; b < nb; b++, wb += 210) {
             const float dw = h2f(wb + 208);
+            const __m128i scales = _mm_loadu_si128((const __m128i *)(wb + 192));
+            __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+            for (int j = 0; j < 2; j++) {
+                const uint8_t *q4 = wb + 64 * j, *qh = wb + 128 + 32 * j;
+                const __m256i b1 = _mm256_loadu_si256((const __m256i *)q4), b2 = _mm256_loadu_si256((const __m256i *)(q4 + 32));
+                const __m256i bh = _mm256_loadu_si256((const __m256i *)qh);
+                const __m256i x0 = _mm256_or_si256(_mm256_and_si256(b1, m15), _mm256_slli_epi16(_mm256_and_si256(bh, m3), 4));
+                const __m256i x1 = _mm256_or_si256(_mm256_and_si256(b2, m15),
+                                                   _mm256_slli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(12)), 2));
+                const __m256i x2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m15),
+                                                   _mm256_and_si256(bh, _mm256_set1_epi8(48)));
+                const __m256i x3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m15),
+                                                   _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(-64)), 2));
+                const __m256i s0 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 0)));
+                const __m256i s1 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 1)));
+                const __m256i s2 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 2)));
+                const __m256i s3 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 3)));
+                for (int c = 0; c < nc; c++) {
+                    const uint8_t *q8 = a + (size_t)(c0 + c) * a_stride + (size_t)b * 292 + 4 + 128 * j;
+                    const __m256i p0 = _mm256_madd_epi16(s0, _mm256_maddubs_epi16(x0, _mm256_loadu_si256((const __m256i *)q8)));
+                    const __m256i p1 = _mm256_madd_epi16(s1, _mm256_maddubs_epi16(x1, _mm256_loadu_si256((const __m256i *)(q8 + 32))));
+                    const __m256i p2 = _mm256_madd_epi16(s2, _mm256_maddubs_epi16(x2, _mm256_loadu_si256((const __m256i *)(q8 + 64))));
+                    const __m256i p3 = _mm256_madd_epi16(s3, _mm256_maddubs_epi16(x3, _mm256_loadu_si256((const __m256i *)(q8 + 96))));
+                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
+                }
+            }
+            const __m256i scales16 = _mm256_cvtepi8_epi16(scales);
             for (int c = 0; c < nc; c++) {
                 const uint8_t *ab = a + (size_t)(c0 + c) * a_stride + (size_t)b * 292;
                 float da;
                 memcpy(&da, ab, 4);
-                const __m256i sumi = q6_K_block_sum(wb, ab);
-                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(sumi), acc[c]);
+                const __m256i q8sclsub = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ab + 260)), scales16), 5);
+                const __m256i total = _mm256_sub_epi32(sumi[c], q8sclsub);
+                acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(total), acc[c]);
             }
         }
         for (int c = 0; c < nc; c++) out[c0 + c] = hsum8(acc[c]);
@@ -572,5 +612,50 @@ AVX2 static void dot_q4_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int
             }
         }
         for (int c = 0; c < nc; c++) out[c0 + c] = acc[c] - accm[c];
+    }
+}
+
+// ---- Q5_0 prompt GEMM: one row by eight columns per step ----
+// Each output keeps ggml_vec_dot_q5_0_q8_0's operations and order (one 8-lane accumulator,
+// acc = fma(dw * da, lane sums, acc) per block, then hsum_float_8), so it is bit-identical to
+// the single dot. A row's block is unpacked once for eight columns; the eight products dw * da
+// come from one vector multiply (each lane the same IEEE product as the scalar one) and are
+// broadcast from memory, so the per-column work is sign, maddubs, madd, convert and fma.
+// `ascale` holds the activations' block scales as floats, [column group of 8][block][8].
+AVX2 __attribute__((always_inline)) static inline void q5_0_row8(const uint8_t *w, const uint8_t *const acol[8],
+                                                               const float *sc8, int nc, int nb, float *out, int out_stride) {
+    __m256 acc[8];
+    for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    float prod[8] __attribute__((aligned(32)));
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *wb = w + (size_t)b * 22;
+        const __m256i x = q5_0_bytes(wb), ax = _mm256_sign_epi8(x, x);
+        _mm256_store_ps(prod, _mm256_mul_ps(_mm256_set1_ps(h2f(wb)), _mm256_loadu_ps(sc8 + (size_t)b * 8)));
+        for (int c = 0; c < nc; c++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(acol[c] + (size_t)b * 34 + 2));
+            const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, x)), ones));
+            acc[c] = _mm256_fmadd_ps(_mm256_broadcast_ss(prod + c), s, acc[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) out[(size_t)c * out_stride] = hsum8(acc[c]);
+}
+
+AVX2 static void q5_0_matmul_avx2(const uint8_t *w, int row_bytes, int nrows, const uint8_t *a, int a_stride, int ncols, int nb,
+                                  const float *ascale, float *out, int out_stride) {
+    for (int r0 = 0; r0 < nrows; r0 += 16) {
+        const int r1 = r0 + 16 < nrows ? r0 + 16 : nrows;
+        for (int c0 = 0; c0 < ncols; c0 += 8) {
+            const int nc = ncols - c0 < 8 ? ncols - c0 : 8;
+            const uint8_t *acol[8];
+            for (int c = 0; c < 8; c++) acol[c] = a + (size_t)(c0 + (c < nc ? c : 0)) * a_stride;
+            const float *sc8 = ascale + (size_t)(c0 / 8) * nb * 8;
+            float *o = out + (size_t)c0 * out_stride;
+            for (int r = r0; r < r1; r++) {
+                const uint8_t *wr = w + (size_t)r * row_bytes;
+                if (nc == 8) q5_0_row8(wr, acol, sc8, 8, nb, o + r, out_stride);
+                else q5_0_row8(wr, acol, sc8, nc, nb, o + r, out_stride);
+            }
+        }
     }
 }

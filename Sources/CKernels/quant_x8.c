@@ -11,6 +11,14 @@
 // Layouts, per group of 8 rows and block b (groups are nb blocks long):
 //   Q4_1x8: 8 x f16 d | 8 x f16 m | 8 x 16 bytes of nibbles           (160 bytes)
 //   Q8_0x8: 8 x f16 d | 8 x 32 signed bytes                           (272 bytes)
+//   Q4_Kx8: 8 x f16 d | 8 x f16 dmin | scales [sub 8][row 8] u8 | mins [sub 8][row 8] u8 |
+//           nibbles [chunk 4][j 8][row 8][4 bytes]                    (1184 bytes per 256)
+// Q4_Kx8 is the prompt-GEMM layout llama.cpp's AVX2 build also repacks Q4_K into (its
+// block_q4_Kx8); ours stores the 6-bit scales and mins unpacked and the nibbles four bytes per
+// row, so one 32-bit lane of a vector holds one row: the integer sums of eight rows come out in
+// the eight lanes with no horizontal adds, and the float steps per block and row are the ones
+// ggml_gemv/gemm_q4_K_8x8_q8_K take: acc = fma(I, d*da, acc), accm = fma(M, dmin*da, accm),
+// result acc - accm, lane for lane.
 #include "ckernels.h"
 #include "simd.h"
 #include <stdlib.h>
@@ -24,13 +32,45 @@ int pl_x8_block_bytes(int type) {
     switch (type) {
     case 3: return 160;
     case 8: return 272;
+    case 12: return 1184 / 8;  // per 32 elements; a Q4_Kx8 block covers 256
     default: return 0;
+    }
+}
+
+// Q4_K's 6-bit scale and min of sub-block s (0-7) from its 12 packed bytes.
+static inline void q4_K_scale_min(const uint8_t *q, int s, uint8_t *sc, uint8_t *m) {
+    if (s < 4) {
+        *sc = q[s] & 63;
+        *m = q[s + 4] & 63;
+    } else {
+        *sc = (q[s + 4] & 0x0F) | ((q[s - 4] >> 6) << 4);
+        *m = (q[s + 4] >> 4) | ((q[s] >> 6) << 4);
+    }
+}
+
+static void repack_q4_K_x8(const uint8_t *src, int row_bytes, int rows, int nb, uint8_t *d) {
+    for (int g = 0; g < rows / 8; g++) {
+        for (int b = 0; b < nb; b++, d += 1184) {
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *blk = src + (size_t)(g * 8 + r) * row_bytes + (size_t)b * 144;
+                memcpy(d + 2 * r, blk, 2);
+                memcpy(d + 16 + 2 * r, blk + 2, 2);
+                for (int sub = 0; sub < 8; sub++) q4_K_scale_min(blk + 4, sub, d + 32 + 8 * sub + r, d + 96 + 8 * sub + r);
+                for (int c = 0; c < 4; c++)
+                    for (int j = 0; j < 8; j++) memcpy(d + 160 + 256 * c + 32 * j + 4 * r, blk + 16 + 32 * c + 4 * j, 4);
+            }
+        }
     }
 }
 
 int pl_repack_x8(int type, const void *src, int row_bytes, int rows, int n, void *dst) {
     const int bb = pl_x8_block_bytes(type), nb = n / 32;
     if (!bb || rows % 8) return 0;
+    if (type == 12) {
+        if (n % 256) return 0;
+        repack_q4_K_x8(src, row_bytes, rows, n / 256, dst);
+        return 1;
+    }
     const uint8_t *s = src;
     uint8_t *d = dst;
     for (int g = 0; g < rows / 8; g++) {
@@ -174,9 +214,97 @@ AVX2 static void x8_cols4(int type, const uint8_t *w, const uint8_t *const a[4],
     }
 }
 
+static inline int32_t load32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+// Eight u8 values -> 8 x i32 lanes holding the value in both 16-bit halves (a madd_epi16 factor).
+AVX2 static inline __m256i q4_K_lane_pairs(const uint8_t *p) {
+    const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+    return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
+}
+
+// Eight Q4_K rows (one x8 group, nb blocks) against NC Q8_K activation columns. Lane r of
+// every vector is row r. Per sub-block the nibble products of 8 four-byte steps are summed in
+// 16 bits (at most 8 x 2 x 15 x 127 = 30480, no overflow), then one madd by the sub-block scale
+// widens them; the min term is a madd of the mins with the activation's 16-element sums.
+AVX2 __attribute__((always_inline)) static inline void q4_K_x8_tile(const uint8_t *w, int nb, const uint8_t *const a[4],
+                                                                  const int nc, float *out, int out_stride) {
+    __m256 acc[4], accm[4];
+    for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *wb = w + (size_t)b * 1184;
+        const uint8_t *ab[4];
+        for (int c = 0; c < nc; c++) ab[c] = a[c] + (size_t)b * 292;
+        __m256i isum[4], msum[4];
+        for (int c = 0; c < nc; c++) isum[c] = msum[c] = _mm256_setzero_si256();
+        for (int chunk = 0; chunk < 4; chunk++) {
+            __m256i lo16[4], hi16[4];
+            for (int c = 0; c < nc; c++) lo16[c] = hi16[c] = _mm256_setzero_si256();
+            const uint8_t *q = wb + 160 + 256 * chunk;
+            for (int j = 0; j < 8; j++) {
+                const __m256i bytes = _mm256_loadu_si256((const __m256i *)(q + 32 * j));
+                const __m256i lo = _mm256_and_si256(bytes, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
+                for (int c = 0; c < nc; c++) {
+                    const uint8_t *y = ab[c] + 4 + 64 * chunk + 4 * j;
+                    lo16[c] = _mm256_add_epi16(lo16[c], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load32(y))));
+                    hi16[c] = _mm256_add_epi16(hi16[c], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load32(y + 32))));
+                }
+            }
+            const __m256i sl = q4_K_lane_pairs(wb + 32 + 16 * chunk), sh = q4_K_lane_pairs(wb + 40 + 16 * chunk);
+            for (int c = 0; c < nc; c++)
+                isum[c] = _mm256_add_epi32(isum[c], _mm256_add_epi32(_mm256_madd_epi16(lo16[c], sl), _mm256_madd_epi16(hi16[c], sh)));
+        }
+        for (int sub = 0; sub < 8; sub++) {
+            const __m256i mins = q4_K_lane_pairs(wb + 96 + 8 * sub);
+            for (int c = 0; c < nc; c++) {
+                // The sub-block's two 16-element activation sums, as one i16 pair.
+                msum[c] = _mm256_add_epi32(msum[c], _mm256_madd_epi16(mins, _mm256_set1_epi32(load32(ab[c] + 260 + 4 * sub))));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb));
+        const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wb + 16)));
+        for (int c = 0; c < nc; c++) {
+            float da;
+            memcpy(&da, ab[c], 4);
+            const __m256 vda = _mm256_set1_ps(da);
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(d, vda), acc[c]);
+            accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum[c]), _mm256_mul_ps(dmin, vda), accm[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) _mm256_storeu_ps(out + (size_t)c * out_stride, _mm256_sub_ps(acc[c], accm[c]));
+}
+
+AVX2 static void q4_K_x8_matvec(const uint8_t *w, int groups, const uint8_t *a, int a_stride, int ncols, int nb, float *out,
+                                int out_stride) {
+    for (int g = 0; g < groups; g++) {
+        const uint8_t *wg = w + (size_t)g * nb * 1184;
+        for (int c0 = 0; c0 < ncols; c0 += 4) {
+            const uint8_t *cols[4];
+            const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
+            for (int c = 0; c < nc; c++) cols[c] = a + (size_t)(c0 + c) * a_stride;
+            float *o = out + (size_t)c0 * out_stride + g * 8;
+            switch (nc) {
+            case 4: q4_K_x8_tile(wg, nb, cols, 4, o, out_stride); break;
+            case 3: q4_K_x8_tile(wg, nb, cols, 3, o, out_stride); break;
+            case 2: q4_K_x8_tile(wg, nb, cols, 2, o, out_stride); break;
+            default: q4_K_x8_tile(wg, nb, cols, 1, o, out_stride); break;
+            }
+        }
+    }
+}
+
 int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
                  int out_stride) {
-    if (!pl_cpu_has_avx2() || pl_kernels_portable()) return 0;
+    if (!pl_use_avx2()) return 0;
+    if (type == 12) {
+        if (n % 256) return 0;
+        q4_K_x8_matvec(w, groups, a, a_stride, ncols, n / 256, out, out_stride);
+        return 1;
+    }
     const int nb = n / 32, bb = pl_x8_block_bytes(type);
     if (!bb) return 0;
     const size_t group_bytes = (size_t)nb * bb;

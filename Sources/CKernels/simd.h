@@ -7,8 +7,21 @@
 #include <stdint.h>
 #include <string.h>
 
-// Compiles one function for AVX2/FMA/F16C; callers choose it at run time (pl_kernels_portable).
+// Compiles one function for AVX2/FMA/F16C; callers choose it at run time (pl_isa_now).
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// The dispatch state of isa.c: the process-wide path and a per-thread override (-1: none).
+extern int pl_isa_process;
+extern _Thread_local int pl_isa_thread_override;
+
+// The path kernels take on this thread (PL_ISA_PORTABLE, PL_ISA_AVX2, ...): the one question
+// every kernel asks before it picks its SIMD or portable body.
+static inline int pl_isa_now(void) {
+    return pl_isa_thread_override >= 0 ? pl_isa_thread_override : pl_isa_process;
+}
+
+// True where the AVX2 kernels run on this thread (also under a wider path, until it has its own).
+static inline int pl_use_avx2(void) { return pl_isa_now() >= 1; }
 
 // The sum of 8 lanes in ggml's hsum_float_8 order, ((x0+x4)+(x2+x6)) + ((x1+x5)+(x3+x7)):
 // results bit-identical to llama.cpp depend on this exact order.

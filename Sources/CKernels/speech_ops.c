@@ -6,7 +6,6 @@
 #include "simd.h"
 #include <immintrin.h>
 
-extern int pl_kernels_portable(void);
 
 static void gemv_f16_portable(const uint16_t *w, int rows, int cols, const float *x, float *y, int accumulate) {
     for (int r = 0; r < rows; r++) {

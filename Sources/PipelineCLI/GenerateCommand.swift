@@ -26,6 +26,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A string that ends the completion (repeatable).") var stop: [String] = []
     @Option(help: "Threads for every compute pool: the worker pool and OpenBLAS (default: PIPELINE_THREADS, else all cores).")
     var threads: Int?
+    @OptionGroup var isa: ISAOptions
     @Option(help: "Hold the output to a GBNF grammar file (llama.cpp's syntax).") var grammar: String?
     @Option(help: "Hold the output to a JSON Schema file; only the JSON text is printed.") var schema: String?
     @Option(help: "The output is exactly one of these (repeatable).") var choice: [String] = []
@@ -46,6 +47,7 @@ struct GenerateCommand: ParsableCommand {
         } else {
             prompt = self.prompt!
         }
+        let path = try isa.apply()
         if let threads {
             WorkerPool.setThreads(threads)
             BLAS.setThreads(WorkerPool.threads)
@@ -95,9 +97,9 @@ struct GenerateCommand: ParsableCommand {
             }
             FileHandle.standardOutput.write(Data("\n".utf8))
             FileHandle.standardError.write(Data((String(
-                format: "%d prompt tokens, %.1f tok/s prefill; %d tokens, %.1f tok/s decode; stopped: %@; threads %d",
+                format: "%d prompt tokens, %.1f tok/s prefill; %d tokens, %.1f tok/s decode; stopped: %@; threads %d; isa %@",
                 result.promptTokens, result.prefillTokensPerSecond, result.tokens.count, result.decodeTokensPerSecond,
-                result.finishReason.rawValue, WorkerPool.threads) + "\n").utf8))
+                result.finishReason.rawValue, WorkerPool.threads, path.rawValue) + "\n").utf8))
             if result.finishReason == .length {
                 Terminal.error("finish_reason: length: --max-tokens (\(maxTokens)) ended the output before it was complete")
                 throw Exit.failed

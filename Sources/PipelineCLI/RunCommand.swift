@@ -29,12 +29,14 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print only errors, not the end-of-run summary.") var quiet = false
     @Option(help: "Threads for node copies, the worker pool and OpenBLAS each (default: PIPELINE_THREADS, else all cores).")
     var threads: Int?
+    @OptionGroup var isa: ISAOptions
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
+        try isa.apply()
         let graph = try loadOrExit(file, overrides: try params.pairs())
         try Self.execute(
             graph: graph, progress: progress, trace: trace, summaryJSON: summaryJSON, watchdog: watchdog, quiet: quiet,
@@ -67,7 +69,8 @@ struct RunCommand: ParsableCommand {
         }
         let ticker = progress ? ProgressTicker(run: pipelineRun) : nil
         pipelineRun.start()
-        let summary = pipelineRun.wait()
+        var summary = pipelineRun.wait()
+        summary.isa = ISA.current.rawValue
         ticker?.stop()
         signals.cancel()
 

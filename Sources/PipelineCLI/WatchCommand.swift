@@ -41,12 +41,14 @@ struct WatchCommand: ParsableCommand {
     @OptionGroup var params: ParamOverrides
     @Option(help: "Threads for node copies, the worker pool and OpenBLAS each (default: PIPELINE_THREADS, else all cores).")
     var threads: Int?
+    @OptionGroup var isa: ISAOptions
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
+        try isa.apply()
         var graph = try loadOrExit(file, overrides: try params.pairs())
         let watchers = graph.nodes.filter { $0.type == WatchSource.self }
         guard watchers.count == 1, let node = watchers.first else {

@@ -28,8 +28,10 @@ struct WorkerCommand: ParsableCommand {
     @Option(name: .customLong("worker-id"), help: "This worker's name in leases (default host:pid:random).") var workerID: String?
     @Flag(name: .customLong("exit-when-idle"), help: "Stop once nothing is queued or running.") var exitWhenIdle = false
     @OptionGroup var params: ParamOverrides
+    @OptionGroup var isa: ISAOptions
 
     func run() throws {
+        try isa.apply()
         let binding = try QueueBinding.load(file, options, overrides: try params.pairs())
         if let problem = WatchLayout.problem(in: binding.graph, watchNode: binding.watchNode) {
             Terminal.error(problem)

@@ -339,6 +339,28 @@ struct CLITests {
         let failures = try #require(summary["failures"] as? [[String: Any]])
         #expect(failures.first?["node"] as? String == "read")
         #expect(failures.first?["item"] as? String == "bad.bin")
+        #expect(["avx2", "portable"].contains(summary["isa"] as? String ?? "missing"), "\(summary["isa"] ?? "no isa")")
+    }
+
+    @Test("run --isa portable is the path in --summary-json; a bad --isa or PIPELINE_ISA is a named error")
+    func isaChoice() throws {
+        let ws = try Workspace()
+        try ws.write("p.yaml", Pipelines.numbers)
+        let r = try CLI.run("run", "p.yaml", "--isa", "portable", "--summary-json", "s.json", "--quiet", in: ws.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(ws.json("s.json")?["isa"] as? String == "portable")
+        let env = try CLI.Running(["run", "p.yaml", "--summary-json", "e.json", "--quiet"], in: ws.path,
+                                  environment: ["PIPELINE_ISA": "portable"]).wait(timeout: 15)
+        #expect(env.status == 0 && ws.json("e.json")?["isa"] as? String == "portable", "\(env.stderr)")
+        let bad = try CLI.run("run", "p.yaml", "--isa", "sse9", in: ws.path)
+        #expect(bad.status != 0 && bad.stderr.contains("--isa sse9: unknown instruction set; expected one of auto, avx2, avx512, portable"),
+                "\(bad.stderr)")
+        let badEnv = try CLI.Running(["run", "p.yaml"], in: ws.path, environment: ["PIPELINE_ISA": "AVX2"]).wait(timeout: 15)
+        #expect(badEnv.status != 0 && badEnv.stderr.contains("PIPELINE_ISA=AVX2: unknown instruction set"), "\(badEnv.stderr)")
+        for command in ["watch", "worker"] {
+            let flag = try CLI.run(command, "p.yaml", "--isa", "sse9", in: ws.path)
+            #expect(flag.status != 0 && flag.stderr.contains("--isa sse9: unknown instruction set"), "\(command): \(flag.stderr)")
+        }
     }
 
     @Test("run --trace writes Chrome trace JSON with a span per node invocation")

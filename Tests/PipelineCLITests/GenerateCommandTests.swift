@@ -33,11 +33,38 @@ struct GenerateCommandTests {
         let tmp = FileManager.default.temporaryDirectory.path
         let args = ["generate", "--model", "SmolLM2", "--prompt", "Hi", "--max-tokens", "2"]
         let flag = try CLI.Running(args + ["--threads", "1"], in: tmp).wait(timeout: 60)
-        #expect(flag.status == 0 && flag.stderr.contains("; threads 1\n"), "\(flag.stderr)")
+        #expect(flag.status == 0 && flag.stderr.contains("; threads 1; isa "), "\(flag.stderr)")
         let env = try CLI.Running(args, in: tmp, environment: ["PIPELINE_THREADS": "1"]).wait(timeout: 60)
-        #expect(env.status == 0 && env.stderr.contains("; threads 1\n"), "\(env.stderr)")
+        #expect(env.status == 0 && env.stderr.contains("; threads 1; isa "), "\(env.stderr)")
         let zero = try CLI.run("generate", "--model", "SmolLM2", "--prompt", "Hi", "--threads", "0", in: tmp)
         #expect(zero.status != 0 && zero.stderr.contains("--threads must be at least 1"), "\(zero.stderr)")
+    }
+
+    @Test("--isa and PIPELINE_ISA choose the kernel path; the timing line names it", .enabled(if: smolPresent))
+    func isaChoosesThePath() throws {
+        _ = try #require(Self.smol, "SmolLM2 is missing: run scripts/setup")
+        let tmp = FileManager.default.temporaryDirectory.path
+        let args = ["generate", "--model", "SmolLM2", "--prompt", "Hi", "--max-tokens", "2"]
+        let portable = try CLI.Running(args + ["--isa", "portable"], in: tmp).wait(timeout: 120)
+        #expect(portable.status == 0 && portable.stderr.contains("; isa portable\n"), "\(portable.stderr)")
+        let env = try CLI.Running(args, in: tmp, environment: ["PIPELINE_ISA": "portable"]).wait(timeout: 120)
+        #expect(env.status == 0 && env.stderr.contains("; isa portable\n"), "\(env.stderr)")
+        let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        if flags.isSuperset(of: ["avx2", "fma", "f16c"]) {
+            // The flag wins over the environment.
+            let avx2 = try CLI.Running(args + ["--isa", "avx2"], in: tmp, environment: ["PIPELINE_ISA": "portable"]).wait(timeout: 60)
+            #expect(avx2.status == 0 && avx2.stderr.contains("; isa avx2\n"), "\(avx2.stderr)")
+            let auto = try CLI.Running(args + ["--isa", "auto"], in: tmp).wait(timeout: 60)
+            #expect(auto.status == 0 && auto.stderr.contains("; isa avx2\n"), "\(auto.stderr)")
+        }
+        // AVX-512: refused, naming what is missing, or (where the CPU has it) saying the kernels are not built yet.
+        let wide = try CLI.run("generate", "--model", "SmolLM2", "--prompt", "Hi", "--isa", "avx512", in: tmp)
+        let has512 = flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl"])
+        #expect(wide.status != 0, "\(wide.stderr)")
+        #expect(wide.stderr.contains(has512 ? "the avx512 kernels are not built yet" : "--isa avx512: this CPU lacks avx512f"), "\(wide.stderr)")
+        let bad = try CLI.run("generate", "--model", "SmolLM2", "--prompt", "Hi", "--isa", "fast", in: tmp)
+        #expect(bad.status != 0 && bad.stderr.contains("--isa fast: unknown instruction set"), "\(bad.stderr)")
     }
 
     /// The reported crash (`Fatal error: failed to allocate 454729673056 bytes`): SmolLM2 with

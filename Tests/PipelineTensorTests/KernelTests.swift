@@ -52,6 +52,15 @@ struct KernelTests {
     func dispatch() throws {
         let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         let flags = Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
-        #expect(QuantizedDot.usesAVX2 == (flags.contains("avx2") && flags.contains("fma") && flags.contains("f16c")))
+        let avx2 = flags.contains("avx2") && flags.contains("fma") && flags.contains("f16c")
+        #expect(ISA.best(for: .host) == (avx2 ? .avx2 : .portable))
+        // The kernel path is the automatic one unless PIPELINE_ISA chose another.
+        if ProcessInfo.processInfo.environment["PIPELINE_ISA"] == nil { #expect(QuantizedDot.usesAVX2 == avx2) }
+        // Every feature cpuid and xgetbv report is one the kernel lists too (the kernel may list
+        // AVX-512 where the OS is told to keep it off; the reverse would be a detection bug).
+        for name in CPUFeatures.host.names { #expect(flags.contains(name), "\(name) detected but not in /proc/cpuinfo") }
+        for (feature, name) in CPUFeatures.named where feature.isSubset(of: [.avx2, .fma, .f16c]) {
+            #expect(CPUFeatures.host.contains(feature) == flags.contains(name), "\(name)")
+        }
     }
 }

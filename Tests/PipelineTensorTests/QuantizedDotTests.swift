@@ -139,14 +139,14 @@ struct BatchedDotTests {
 struct RowGroupTests {
     /// The repacked kernels give the one-row kernel's bits for every row and column, on
     /// random blocks and on blocks at their extremes, for any group-aligned row range.
-    @Test(.enabled(if: QuantizedDot.usesAVX2, "the repacked kernels are AVX2 only"), arguments: [GGMLType.q4_1, .q8_0])
+    @Test(.enabled(if: QuantizedDot.usesAVX2, "the repacked kernels are AVX2 only"), arguments: [GGMLType.q4_1, .q8_0, .q4_K])
     func sameBitsAsSingle(type: GGMLType) throws {
         let format = try #require(QuantizedDot.activationFormat(for: type))
         let count = 1536, rows = 24, columns = 6  // one group of four columns, then two alone
-        var weights = randomWeights(type, blocks: rows * count / 32, seed: 21)
-        let rowBytes = count / 32 * type.blockBytes
-        // Row 5 at the quant extremes.
-        for i in (5 * rowBytes)..<(6 * rowBytes) where i % type.blockBytes >= (type == .q4_1 ? 4 : 2) { weights[i] = 0xFF }
+        var weights = randomWeights(type, blocks: rows * count / type.blockSize, seed: 21)
+        let rowBytes = count / type.blockSize * type.blockBytes
+        // Row 5 at the quant extremes (Q4_K: its 6-bit scales and mins too).
+        for i in (5 * rowBytes)..<(6 * rowBytes) where i % type.blockBytes >= (type == .q8_0 ? 2 : 4) { weights[i] = 0xFF }
         var acts: [UInt8] = []
         for c in 0..<columns {
             let x: [Float] = (0..<count).map { i -> Float in c == 2 ? (i % 2 == 0 ? 1000 : -1000) : Float((i * (c + 5) * 7919) % 2001 - 1000) / 300 }
@@ -156,7 +156,7 @@ struct RowGroupTests {
         weights.withUnsafeBytes { w in
             acts.withUnsafeBytes { a in
                 let groups = RowGroups(type: type, rows: w.baseAddress!, rowBytes: rowBytes, count: rows, columns: count)!
-                for range in [0..<rows, 8..<16, 16..<24] {
+                for (range, columns) in [(0..<rows, columns), (8..<16, columns), (16..<24, 3), (0..<8, 1)] {
                     var out = [Float](repeating: .nan, count: range.count * columns)
                     let ran = out.withUnsafeMutableBufferPointer {
                         groups.multiply(rows: range, a.baseAddress!, stride: stride, columns: columns, into: $0.baseAddress!,
@@ -185,6 +185,7 @@ struct RowGroupTests {
         bytes.withUnsafeBytes { b in
             #expect(RowGroups(type: .q4_0, rows: b.baseAddress!, rowBytes: 18, count: 16, columns: 32) == nil)
             #expect(RowGroups(type: .q8_0, rows: b.baseAddress!, rowBytes: 34, count: 4, columns: 32) == nil)
+            #expect(RowGroups(type: .q4_K, rows: b.baseAddress!, rowBytes: 18, count: 8, columns: 128) == nil)
         }
     }
 }

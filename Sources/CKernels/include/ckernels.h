@@ -2,12 +2,41 @@
 #define PIPELINE_CKERNELS_H
 #include <stdint.h>
 
-/// 1 when this CPU runs the AVX2/FMA/F16C kernels (checked once at run time).
-int pl_cpu_has_avx2(void);
+/// CPU features as cpuid reports them and the OS enables them (xgetbv): a bit set only where
+/// the kernels could use it.
+enum {
+    PL_CPU_AVX2 = 1 << 0,
+    PL_CPU_FMA = 1 << 1,
+    PL_CPU_F16C = 1 << 2,
+    PL_CPU_AVX512F = 1 << 3,
+    PL_CPU_AVX512BW = 1 << 4,
+    PL_CPU_AVX512VL = 1 << 5,
+    PL_CPU_AVX512VNNI = 1 << 6,
+    PL_CPU_AVX512BF16 = 1 << 7,
+};
+unsigned pl_cpu_features(void);
 
-/// Forces the portable kernels on the calling thread (for tests comparing both); 0 restores dispatch.
+/// The kernel paths (isa.c). PL_ISA_AVX512 is named so that a request for it can be refused
+/// clearly; no AVX-512 kernels are built yet, so it is never usable.
+enum { PL_ISA_PORTABLE = 0, PL_ISA_AVX2 = 1, PL_ISA_AVX512 = 2 };
+/// The fastest built path this CPU runs (what `auto` picks).
+int pl_isa_best(void);
+/// 1 when the path is built and this CPU runs it.
+int pl_isa_usable(int isa);
+/// Chooses the path for the whole process; 0 (nothing changed) where it is not usable.
+int pl_isa_set(int isa);
+/// The path kernels take on the calling thread.
+int pl_isa_current(void);
+/// Overrides the path on the calling thread only (tests comparing twins); -1 removes the override.
+void pl_isa_force_thread(int isa);
+/// The calling thread's override, or -1.
+int pl_isa_thread_path(void);
+
+/// 1 when this CPU runs the AVX2/FMA/F16C kernels.
+int pl_cpu_has_avx2(void);
+/// pl_isa_force_thread(PL_ISA_PORTABLE) when on, else removes the override.
 void pl_force_portable(int on);
-/// 1 when the portable kernels run on this thread (forced, or no AVX2).
+/// 1 when the portable kernels run on this thread.
 int pl_kernels_portable(void);
 
 /// Dot products of n elements (whole blocks) of ggml-layout weight blocks with activation
@@ -118,15 +147,16 @@ void pl_plane_means(const float *x, int planes, long len, float *out);
 void pl_gemv_f16(const uint16_t *w, int rows, int cols, const float *x, float *y, int accumulate);
 
 
-/// Weights repacked eight rows at a time for matrix-vector products (quant_x8.c): bytes per
-/// block column of 8 rows for a ggml type id (3 = Q4_1: 160, 8 = Q8_0: 272; 0 = no layout).
+/// Weights repacked eight rows at a time for matrix-vector products and prompt GEMMs
+/// (quant_x8.c): bytes per 32 elements of a group of 8 rows for a ggml type id (3 = Q4_1: 160,
+/// 8 = Q8_0: 272, 12 = Q4_K: 148, stored as 1184-byte blocks of 256; 0 = no layout).
 int pl_x8_block_bytes(int type);
 /// Copies `rows` (a multiple of 8) rows of n elements, `row_bytes` apart, into the x8 layout
 /// at dst (rows / 8 * n / 32 * pl_x8_block_bytes(type) bytes). Returns 0 when unsupported.
 int pl_repack_x8(int type, const void *src, int row_bytes, int rows, int n, void *dst);
 /// out[c * out_stride + r] = row r of `groups` x8 groups · activation column c (of `ncols`,
 /// `a_stride` bytes apart), each bit-identical to the one-row AVX2 dot product. Returns 0
-/// (nothing written) without AVX2 or when the portable kernels are forced.
+/// (nothing written) when the AVX2 kernels are not the path on this thread.
 int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
                  int out_stride);
 

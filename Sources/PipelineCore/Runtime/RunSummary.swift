@@ -45,6 +45,9 @@ public struct RunSummary: Sendable, Codable {
     public let nodes: [NodeSummary]
     public let edges: [EdgeSummary]
     public let failures: [Failure]
+    /// The kernel instruction set the run used (`portable`, `avx2`), where the caller sets it
+    /// (the CLI does; PipelineCore does not know the kernels).
+    public var isa: String? = nil
 
     /// True when every item finished ok and the run was not cut short.
     public var succeeded: Bool {

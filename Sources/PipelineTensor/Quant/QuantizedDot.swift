@@ -209,14 +209,13 @@ extension QuantizedDot {
         }
     }
 
-    /// True when the SIMD kernels are in use on this CPU.
-    public static var usesAVX2: Bool { pl_cpu_has_avx2() != 0 }
+    /// True when the AVX2 kernels are the path on this thread (`ISA.current`).
+    public static var usesAVX2: Bool { ISA.current == .avx2 }
 
-    /// Runs `body` with the portable C kernels forced (to test them against the SIMD ones).
+    /// Runs `body` with the portable C kernels forced on this thread (to test them against the
+    /// SIMD ones).
     public static func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
-        pl_force_portable(1)
-        defer { pl_force_portable(0) }
-        return try body()
+        try ISA.withThreadPath(.portable, body)
     }
 }
 

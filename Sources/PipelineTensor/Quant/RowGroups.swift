@@ -1,8 +1,10 @@
 import CKernels
 
-/// A copy of a Q4_1 or Q8_0 weight matrix with each block column of eight rows stored
+/// A copy of a Q4_1, Q8_0 or Q4_K weight matrix with each block column of eight rows stored
 /// together (CKernels quant_x8.c), so the matrix–vector kernels convert and scale eight rows'
-/// block scales at once. Every output equals the one-row AVX2 dot product bit for bit.
+/// block scales at once (and, for Q4_K, sum eight rows in the lanes of one vector, as
+/// llama.cpp's repacked AVX2 GEMM does). Every output equals the one-row AVX2 dot product bit
+/// for bit.
 public final class RowGroups: @unchecked Sendable {
     public let type: GGMLType
     public let rows: Int
@@ -11,12 +13,15 @@ public final class RowGroups: @unchecked Sendable {
     /// Bytes of one group of eight rows.
     let groupBytes: Int
 
-    /// nil where the type has no eight-row layout, the shape does not fit it, or the CPU has no AVX2.
+    /// nil where the type has no eight-row layout, the shape does not fit it, or the kernel path
+    /// (`ISA.current`) is portable.
     /// `copied` is called with each stretch of the source once it has been copied.
     public init?(type: GGMLType, rows source: UnsafeRawPointer, rowBytes: Int, count: Int, columns: Int,
                  copied: (UnsafeRawBufferPointer) -> Void = { _ in }) {
         let blockBytes = Int(pl_x8_block_bytes(Int32(type.rawValue)))
-        guard blockBytes > 0, count % 8 == 0, columns % 32 == 0, pl_cpu_has_avx2() != 0 else { return nil }
+        guard blockBytes > 0, count % 8 == 0, columns % (type == .q4_K ? 256 : 32) == 0, ISA.current != .portable else {
+            return nil
+        }
         self.type = type
         rows = count
         self.columns = columns
