@@ -61,6 +61,11 @@ final class StepPool: @unchecked Sendable {
     private let monitor = Monitor()
     private var ready = RingBuffer<CopyWorker>(capacity: 64)
     private var slots: [Slot] = []
+    /// Threads started and not yet returned from their body: `slots` plus those that have left
+    /// their slot and are still on their way out (on a loaded machine that can take a while).
+    /// The thread cap counts these, so a spare leaving and another starting never overlap
+    /// past `target + maxSpare`.
+    private var alive = 0
     private var idle = 0
     private var pushBlocked = 0
     private var closed = false
@@ -93,7 +98,7 @@ final class StepPool: @unchecked Sendable {
         ready.append(worker)
         if idle > 0 {
             monitor.signalData(all: false)
-        } else if slots.count - pushBlocked < target {
+        } else if slots.count - pushBlocked < target && alive < target + maxSpare {
             spawn(spare: slots.count >= target)
         } else {
             armCheck()
@@ -132,7 +137,7 @@ final class StepPool: @unchecked Sendable {
             ready.append(next)
         }
         let others = slots.count - pushBlocked - 1
-        let canSpawn = slots.count < target + maxSpare
+        let canSpawn = alive < target + maxSpare
         guard others >= 1 || canSpawn else {
             overflows.add(1, ordering: .relaxed)
             return false
@@ -158,10 +163,12 @@ final class StepPool: @unchecked Sendable {
     private func spawn(spare: Bool) {
         let slot = Slot(spare: spare, pool: self)
         slots.append(slot)
-        peakThreads = max(peakThreads, slots.count)
+        alive += 1
+        peakThreads = max(peakThreads, alive)
         let thread = Thread { [self] in
             Self.nameThread(spare ? "pipeline.spare" : "pipeline.pool")
             work(slot)
+            monitor.withLock { alive -= 1 }
         }
         thread.stackSize = 1 << 20
         thread.start()
@@ -231,7 +238,7 @@ final class StepPool: @unchecked Sendable {
         monitor.lock()
         checkArmed = false
         if !closed && !ready.isEmpty && idle == 0 {
-            if slots.count - pushBlocked - longSteps() < target && slots.count < target + maxSpare {
+            if slots.count - pushBlocked - longSteps() < target && alive < target + maxSpare {
                 spawn(spare: true)
             }
             armCheck()
