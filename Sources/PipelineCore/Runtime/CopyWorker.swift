@@ -142,13 +142,32 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             if !chunk.isEmpty { sequencer.submit(ordinal, chunk) }
             return
         }
+        // No clock and no activity update per flush (a source flushes every packet): the
+        // push reports a wait for room, the only slow case, through `waitingForRoom`.
         for e in buffers.indices where !buffers[e].isEmpty {
-            let start = MonotonicClock.now()
-            setActivity(.pushing, edge: runner.outEdges[e].edgeIndex)
-            runner.deliver(edge: e, buffers[e], pool: isSource ? nil : run.pool)
+            runner.deliver(edge: e, buffers[e], pool: isSource ? nil : run.pool, producer: self)
             buffers[e].removeAll(keepingCapacity: true)
-            pushNanos += MonotonicClock.now() - start
         }
+    }
+
+    /// Called by `Inbox.push` around a wait for room on a full edge (`edge`: the graph's edge
+    /// index): the watchdog sees the copy as pushing meanwhile, the wait is left out of
+    /// `busyNanos`, and the activity the wait interrupted is restored after it.
+    func waitingForRoom<T>(edge: Int, _ wait: () -> T) -> T {
+        let start = MonotonicClock.now()
+        let before = activity.withLock { a in
+            let saved = (a.state, a.since, a.edge)
+            a.state = .pushing
+            a.since = MonotonicClock.coarse()
+            a.edge = edge
+            return saved
+        }
+        let result = wait()
+        activity.withLock { a in
+            if a.state == .pushing { (a.state, a.since, a.edge) = before }
+        }
+        pushNanos += MonotonicClock.now() - start
+        return result
     }
 
     /// Sets up the routing tables; called once for every copy before the run starts.
@@ -187,7 +206,14 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             for index in inputs.indices { handle(inputs[index], at: index) }
             run.pool.closingFlush { flush() }
         }
-        activity.withLock { $0.batch = [] }
+        // Between steps the copy waits: it is not in `process` any more (the watchdog must
+        // not name it as the holder of a stalled graph).
+        let now = MonotonicClock.coarse()
+        activity.withLock {
+            $0.batch = []
+            $0.state = .waiting
+            $0.since = now
+        }
         runner.sequencer?.complete(batch.ordinal)
         ordinal = nil
     }

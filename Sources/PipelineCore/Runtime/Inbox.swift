@@ -92,7 +92,9 @@ final class Inbox: @unchecked Sendable {
     /// policies. Returns false when the run was aborted (the caller releases what is left).
     /// `pool` is the step pool when the caller is a pool thread: it is told before a wait, and
     /// when it says no thread is left to wait with, the packets go over capacity instead.
-    func push(_ packets: [Packet], lane index: Int, pool: StepPool? = nil) -> Bool {
+    func push(
+        _ packets: [Packet], lane index: Int, pool: StepPool? = nil, producer: CopyWorker? = nil, edge: Int = -1
+    ) -> Bool {
         let lane = lanes[index]
         monitor.lock()
         var i = 0
@@ -119,7 +121,11 @@ final class Inbox: @unchecked Sendable {
                         }
                     }
                     waitingProducers += 1
-                    monitor.waitForRoom()
+                    if let producer {
+                        producer.waitingForRoom(edge: edge) { monitor.waitForRoom() }
+                    } else {
+                        monitor.waitForRoom()
+                    }
                     waitingProducers -= 1
                     pool?.didUnblockPush()
                     continue

@@ -82,9 +82,9 @@ final class NodeRunner: @unchecked Sendable {
 
     /// Pushes packets along one outgoing edge, waiting per the edge's policy. `pool` is the
     /// step pool when the caller is one of its threads (see `Inbox.push`).
-    func deliver(edge: Int, _ packets: [Packet], pool: StepPool?) {
+    func deliver(edge: Int, _ packets: [Packet], pool: StepPool?, producer: CopyWorker? = nil) {
         let out = outEdges[edge]
-        _ = out.target.inbox!.push(packets, lane: out.lane, pool: pool)
+        _ = out.target.inbox!.push(packets, lane: out.lane, pool: pool, producer: producer, edge: out.edgeIndex)
         run.progress.add(1, ordering: .relaxed)
     }
 
