@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
             """)
 
     @Option(help: "Packets per shape (per latency run: default 5 s at the rate).") var packets: Int?
-    @Option(help: "Runs per shape; the best is reported.") var repeats = 3
+    @Option(help: "Rounds per shape (the sides alternate); the median and the best are reported.") var repeats = 3
     @Flag(help: "Skip GStreamer.") var noGst = false
     @Option(help: "Shapes to run (chain-1, chain-5, chain-10, fan-out/fan-in); all when none is given.")
     var shape: [String] = []
@@ -51,14 +51,24 @@ struct BenchCommand: ParsableCommand {
         let packets = packets ?? 1_000_000
         let gst = noGst ? nil : Bench.findExecutable("gst-launch-1.0")
         if !noGst && gst == nil { Terminal.line("gst-launch-1.0 not found: install gstreamer1.0-tools (scripts/setup does)") }
-        print("shape               hops/packet   pipeline hops/s   gstreamer hops/s   ratio")
+        print("shape            hops/   pipeline hops/s        gstreamer hops/s       ratio")
+        print("                 packet  median     best        median     best        median  best")
         for shape in Bench.Shape.all where self.shape.isEmpty || self.shape.contains(shape.name) {
-            let ours = try (0..<repeats).map { _ in try Bench.measureOurs(shape, packets: packets) }.max()!
-            var line = shape.name.padding(toLength: 20, withPad: " ", startingAt: 0)
-                + String(format: "%-13d %-17.0f ", shape.hopsPerPacket, ours)
-            if let gst {
-                let theirs = try (0..<repeats).map { _ in try Bench.measureGStreamer(shape, packets: packets, gst: gst) }.max()!
-                line += String(format: "%-18.0f %.2fx", theirs, ours / theirs)
+            // The sides alternate, the first side swapping every round, so both see the same
+            // machine (load, frequency, caches) as evenly as a shared machine allows.
+            var ours: [Double] = []
+            var theirs: [Double] = []
+            for round in 0..<repeats {
+                if let gst, round % 2 == 1 { theirs.append(try Bench.measureGStreamer(shape, packets: packets, gst: gst)) }
+                ours.append(try Bench.measureOurs(shape, packets: packets))
+                if let gst, round % 2 == 0 { theirs.append(try Bench.measureGStreamer(shape, packets: packets, gst: gst)) }
+            }
+            var line = shape.name.padding(toLength: 17, withPad: " ", startingAt: 0)
+                + String(format: "%-7d %-10.0f %-11.0f ", shape.hopsPerPacket, Bench.median(ours), ours.max()!)
+            if !theirs.isEmpty {
+                line += String(
+                    format: "%-10.0f %-11.0f %.2fx   %.2fx", Bench.median(theirs), theirs.max()!,
+                    Bench.median(ours) / Bench.median(theirs), ours.max()! / theirs.max()!)
             }
             print(line)
         }
@@ -66,6 +76,12 @@ struct BenchCommand: ParsableCommand {
 }
 
 enum Bench {
+    /// The middle value (the mean of the two middle ones for an even count).
+    static func median(_ values: [Double]) -> Double {
+        let v = values.sorted()
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+    }
+
     struct Shape: Sendable {
         let name: String
         /// Queue crossings per source packet, the same in both engines.
