@@ -90,12 +90,12 @@ AVX512 __attribute__((always_inline)) static inline void tile_r32(const float *w
     }
 }
 
-AVX512 void pl_conv_gemm_avx512(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1,
-                                const float *bias, const float *skip, int relu6_on, float *out, long ldc) {
-    if (n1 <= n0 || m <= 0 || k <= 0) return;
+AVX512 int pl_conv_gemm_avx512(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1,
+                               const float *bias, const float *skip, int relu6_on, float *out, long ldc) {
+    if (n1 <= n0 || m <= 0 || k <= 0) return 0;
     const int npanels = (int)((n1 - n0 + PANEL - 1) / PANEL);
     float *panels = aligned_alloc(64, (size_t)npanels * k * PANEL * sizeof(float));
-    if (!panels) return;
+    if (!panels) return 0;
     for (int t = 0; t < npanels; t++) {
         const long c0 = n0 + (long)t * PANEL;
         pack_panel32(x, ldx, k, c0, n1 - c0 < PANEL ? (int)(n1 - c0) : PANEL, panels + (long)t * k * PANEL);
@@ -116,6 +116,7 @@ AVX512 void pl_conv_gemm_avx512(const float *wp, int m, int k, const float *x, l
         }
     }
     free(panels);
+    return 1;
 }
 
 // ---- depthwise convolution ----

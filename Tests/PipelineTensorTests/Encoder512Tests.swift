@@ -50,9 +50,10 @@ struct Encoder512Tests {
                                 out.withUnsafeMutableBufferPointer { op in
                                     let s = useSkip ? sp.baseAddress : nil
                                     if avx512 {
-                                        pl_conv_gemm_avx512(
+                                        let done = pl_conv_gemm_avx512(
                                             wp.baseAddress!, Int32(m), Int32(k), xp.baseAddress!, n, n0, n0 + cols,
                                             bp.baseAddress!, s, relu6 ? 1 : 0, op.baseAddress!, n)
+                                        #expect(done == 1)
                                     } else {
                                         var scratch = [Float](repeating: 0, count: k * 24 * ((cols + 23) / 24))
                                         ISA.withThreadPath(.portable) {

@@ -48,9 +48,10 @@ int pl_enc512_cpu(void);
 /// forced by --isa, PIPELINE_ISA or a thread override.
 int pl_enc512_active(void);
 
-/// pl_conv_gemm for columns n0..<n1 with an 8 x 32 tile; it packs its panels in memory of its own.
-void pl_conv_gemm_avx512(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1,
-                         const float *bias, const float *skip, int relu6_on, float *out, long ldc);
+/// pl_conv_gemm for columns n0..<n1 with an 8 x 32 tile, packing its panels in memory of its own
+/// (returns 1); 0, with nothing written, for an empty product or when out of memory.
+int pl_conv_gemm_avx512(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1,
+                        const float *bias, const float *skip, int relu6_on, float *out, long ldc);
 /// pl_depthwise_conv for k 3 or 5 and stride 1 or 2 (returns 1); 0, with nothing written, for
 /// other shapes or when out of memory.
 int pl_depthwise_conv_avx512(const float *in, int channels, int images, int h, int w, const float *weight, int k,
