@@ -134,6 +134,7 @@ AVX2 static void gemm_avx2(const float *wp, int m, int k, const float *panels, i
 void pl_conv_gemm(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1, const float *bias,
                   const float *skip, int relu6_on, float *out, long ldc, float *scratch) {
     if (n1 <= n0 || m <= 0) return;
+    if (pl_enc512_active() && pl_conv_gemm_avx512(wp, m, k, x, ldx, n0, n1, bias, skip, relu6_on, out, ldc)) return;
     const int npanels = (int)((n1 - n0 + TILE_COLS - 1) / TILE_COLS), portable = pl_kernels_portable();
     for (int t = 0; t < npanels; t++) {
         const long c0 = n0 + (long)t * TILE_COLS;

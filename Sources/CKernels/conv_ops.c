@@ -5,6 +5,7 @@
 // one after another; each is tested against a Swift reference in
 // Tests/PipelineTensorTests/ConvOpsTests.swift.
 #include "ckernels.h"
+#include "encoder_kernels.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,9 @@ static void depthwise_portable(const float *in, int channels, int images, int h,
 void pl_depthwise_conv(const float *in, int channels, int images, int h, int w, const float *weight, int k,
                        int stride, int pad_top, int pad_left, int oh, int ow, const float *bias, int relu6_on,
                        float *out) {
+    if (pl_enc512_active() && pl_depthwise_conv_avx512(in, channels, images, h, w, weight, k, stride, pad_top, pad_left,
+                                                        oh, ow, bias, relu6_on, out))
+        return;
     if (pl_kernels_portable())
         depthwise_portable(in, channels, images, h, w, weight, k, stride, pad_top, pad_left, oh, ow, bias, relu6_on, out);
     else

@@ -3,9 +3,11 @@
 // debug builds of the models stay usable). Each is tested against a Swift reference in
 // Tests/PipelineTensorTests/EncoderOpsTests.swift.
 #include "ckernels.h"
+#include "encoder_kernels.h"
 #include <math.h>
 
 void pl_add_bias(float *x, int rows, int cols, const float *bias) {
+    if (pl_enc512_active()) { pl_add_bias_avx512(x, rows, cols, bias); return; }
     for (int r = 0; r < rows; r++) {
         float *row = x + (long)r * cols;
         for (int c = 0; c < cols; c++) row[c] += bias[c];
@@ -34,6 +36,7 @@ static inline float erf_rational(float a) {
 }
 
 void pl_bias_gelu(float *x, int rows, int cols, const float *bias) {
+    if (pl_enc512_active()) { pl_bias_gelu_avx512(x, rows, cols, bias); return; }
     const float inv_sqrt2 = 0.70710678118654752440f;
     for (int r = 0; r < rows; r++) {
         float *row = x + (long)r * cols;
@@ -45,6 +48,7 @@ void pl_bias_gelu(float *x, int rows, int cols, const float *bias) {
 }
 
 void pl_layer_norm(float *x, int rows, int cols, const float *gamma, const float *beta, float eps) {
+    if (pl_enc512_active()) { pl_layer_norm_avx512(x, rows, cols, gamma, beta, eps); return; }
     for (int r = 0; r < rows; r++) {
         float *row = x + (long)r * cols;
         double sum = 0;
@@ -61,6 +65,7 @@ void pl_layer_norm(float *x, int rows, int cols, const float *gamma, const float
 }
 
 void pl_softmax_rows(float *x, int rows, int cols, int ld) {
+    if (pl_enc512_active()) { pl_softmax_rows_avx512(x, rows, cols, ld); return; }
     for (int r = 0; r < rows; r++) {
         float *row = x + (long)r * ld;
         float m = row[0];

@@ -35,3 +35,30 @@ void pl_pack_weights_rows4(const float *w, int m, int k, float *packed);
 /// when the CPU has it, else portable.
 void pl_conv_gemm(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1, const float *bias,
                   const float *skip, int relu6_on, float *out, long ldc, float *scratch);
+
+// ---- AVX-512 variants (encoder_avx512.c) ----
+// Each computes what the kernel it stands in for computes (above, and in ckernels.h), with
+// AVX-512 F/BW/VL; the dispatch in conv_gemm.c, conv_ops.c and encoder_ops.c calls them only
+// where pl_enc512_active() is 1. Tests call them directly, where pl_enc512_cpu() is 1.
+
+/// 1 when this CPU (and its OS) runs the AVX-512 encoder kernels: AVX-512 F, BW, VL.
+int pl_enc512_cpu(void);
+/// 1 when the AVX-512 encoder kernels run on this thread: the path is PL_ISA_AVX512, or (until
+/// that path is built) the automatic AVX2 path on a CPU with pl_enc512_cpu(), never a path
+/// forced by --isa, PIPELINE_ISA or a thread override.
+int pl_enc512_active(void);
+
+/// pl_conv_gemm for columns n0..<n1 with an 8 x 32 tile, packing its panels in memory of its own
+/// (returns 1); 0, with nothing written, for an empty product or when out of memory.
+int pl_conv_gemm_avx512(const float *wp, int m, int k, const float *x, long ldx, long n0, long n1,
+                        const float *bias, const float *skip, int relu6_on, float *out, long ldc);
+/// pl_depthwise_conv for k 3 or 5 and stride 1 or 2 (returns 1); 0, with nothing written, for
+/// other shapes or when out of memory.
+int pl_depthwise_conv_avx512(const float *in, int channels, int images, int h, int w, const float *weight, int k,
+                             int stride, int pad_top, int pad_left, int oh, int ow, const float *bias, int relu6_on,
+                             float *out);
+/// pl_add_bias, pl_bias_gelu, pl_layer_norm and pl_softmax_rows with AVX-512.
+void pl_add_bias_avx512(float *x, int rows, int cols, const float *bias);
+void pl_bias_gelu_avx512(float *x, int rows, int cols, const float *bias);
+void pl_layer_norm_avx512(float *x, int rows, int cols, const float *gamma, const float *beta, float eps);
+void pl_softmax_rows_avx512(float *x, int rows, int cols, int ld);
