@@ -240,9 +240,88 @@ AVX512 __attribute__((always_inline)) static inline void q4_K_x8_tile_512(const 
     for (int c = 0; c < nc; c++) _mm256_storeu_ps(out + (size_t)c * out_stride, _mm256_sub_ps(acc[c], accm[c]));
 }
 
+// Two adjacent eight-row groups (16 rows) at once: lanes 0-7 are group g's rows, lanes 8-15
+// group g+1's, so one 512-bit vpdpbusd with the activation bytes broadcast {1to16} serves 16
+// rows (on this CPU a 512-bit vpdpbusd retires as fast as a 256-bit one: scripts/bench-roofline).
+// Per lane the integer sums and float steps are the eight-row tile's.
+AVX512 static inline __m128i two_halves(const uint8_t *p0, const uint8_t *p1) {
+    return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)p0), _mm_loadl_epi64((const __m128i *)p1));
+}
+
+AVX512 __attribute__((always_inline)) static inline void q4_K_x16_tile(const uint8_t *w0, const uint8_t *w1, int nb,
+                                                                     const uint8_t *const a[4], const int nc, float *out,
+                                                                     int out_stride) {
+    __m512 acc[4], accm[4];
+    for (int c = 0; c < nc; c++) acc[c] = accm[c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *wb0 = w0 + (size_t)b * 1184, *wb1 = w1 + (size_t)b * 1184;
+        const uint8_t *ab[4];
+        for (int c = 0; c < nc; c++) ab[c] = a[c] + (size_t)b * 292;
+        __m512i isum[4], msum[4];
+        for (int c = 0; c < nc; c++) isum[c] = msum[c] = _mm512_setzero_si512();
+        for (int chunk = 0; chunk < 4; chunk++) {
+            const uint8_t *q0 = wb0 + 160 + 256 * chunk, *q1 = wb1 + 160 + 256 * chunk;
+            __m512i lo[8], hi[8];
+            for (int j = 0; j < 8; j++) {
+                const __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(q0 + 32 * j))),
+                                                     _mm256_loadu_si256((const __m256i *)(q1 + 32 * j)), 1);
+                lo[j] = _mm512_and_si512(z, m4);
+                hi[j] = _mm512_andnot_si512(m4, z);  // high nibbles x16, shifted back below
+            }
+            const __m512i sl = _mm512_cvtepu8_epi32(two_halves(wb0 + 32 + 16 * chunk, wb1 + 32 + 16 * chunk));
+            const __m512i sh = _mm512_cvtepu8_epi32(two_halves(wb0 + 40 + 16 * chunk, wb1 + 40 + 16 * chunk));
+            for (int c = 0; c < nc; c++) {
+                const uint8_t *y = ab[c] + 4 + 64 * chunk;
+                __m512i l32 = _mm512_setzero_si512(), h32 = _mm512_setzero_si512();
+                for (int j = 0; j < 8; j++) {
+                    l32 = _mm512_dpbusd_epi32(l32, lo[j], _mm512_set1_epi32(load32(y + 4 * j)));
+                    h32 = _mm512_dpbusd_epi32(h32, hi[j], _mm512_set1_epi32(load32(y + 32 + 4 * j)));
+                }
+                isum[c] = _mm512_add_epi32(isum[c], _mm512_add_epi32(_mm512_mullo_epi32(l32, sl),
+                                                                     _mm512_mullo_epi32(_mm512_srai_epi32(h32, 4), sh)));
+            }
+        }
+        for (int sub = 0; sub < 8; sub++) {
+            const __m512i x = _mm512_cvtepu8_epi32(two_halves(wb0 + 96 + 8 * sub, wb1 + 96 + 8 * sub));
+            const __m512i mins = _mm512_or_si512(x, _mm512_slli_epi32(x, 16));
+            for (int c = 0; c < nc; c++)
+                msum[c] = _mm512_add_epi32(msum[c], _mm512_madd_epi16(mins, _mm512_set1_epi32(load32(ab[c] + 260 + 4 * sub))));
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)wb0)),
+                                                                 _mm_loadu_si128((const __m128i *)wb1), 1));
+        const __m512 dmin = _mm512_cvtph_ps(_mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(wb0 + 16))), _mm_loadu_si128((const __m128i *)(wb1 + 16)), 1));
+        for (int c = 0; c < nc; c++) {
+            float da;
+            memcpy(&da, ab[c], 4);
+            const __m512 vda = _mm512_set1_ps(da);
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(d, vda), acc[c]);
+            accm[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(msum[c]), _mm512_mul_ps(dmin, vda), accm[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) _mm512_storeu_ps(out + (size_t)c * out_stride, _mm512_sub_ps(acc[c], accm[c]));
+}
+
 AVX512 static void q4_K_x8_matvec_512(const uint8_t *w, int groups, const uint8_t *a, int a_stride, int ncols, int nb, float *out,
                                       int out_stride) {
-    for (int g = 0; g < groups; g++) {
+    int g = 0;
+    for (; g + 2 <= groups; g += 2) {
+        const uint8_t *wg = w + (size_t)g * nb * 1184, *wg1 = wg + (size_t)nb * 1184;
+        for (int c0 = 0; c0 < ncols; c0 += 4) {
+            const uint8_t *cols[4];
+            const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
+            for (int c = 0; c < nc; c++) cols[c] = a + (size_t)(c0 + c) * a_stride;
+            float *o = out + (size_t)c0 * out_stride + g * 8;
+            switch (nc) {
+            case 4: q4_K_x16_tile(wg, wg1, nb, cols, 4, o, out_stride); break;
+            case 3: q4_K_x16_tile(wg, wg1, nb, cols, 3, o, out_stride); break;
+            case 2: q4_K_x16_tile(wg, wg1, nb, cols, 2, o, out_stride); break;
+            default: q4_K_x16_tile(wg, wg1, nb, cols, 1, o, out_stride); break;
+            }
+        }
+    }
+    for (; g < groups; g++) {
         const uint8_t *wg = w + (size_t)g * nb * 1184;
         for (int c0 = 0; c0 < ncols; c0 += 4) {
             const uint8_t *cols[4];
