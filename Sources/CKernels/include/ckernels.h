@@ -63,7 +63,8 @@ int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols,
 
 /// out[c * out_stride + r] = row r (of `nrows`, `row_bytes` apart) · activation column c (of
 /// `ncols`, `a_stride` bytes apart), tiled for cache reuse; each bit-identical to the single
-/// dot. Returns 0 (nothing written) where no kernel exists for the type or CPU.
+/// dot. Returns 0 (nothing written) where no kernel exists for the type or CPU (Q5_0 with one
+/// column: only the AVX-512 matrix-vector kernel, else 0 and callers take the single dot).
 int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void *a, int a_stride, int ncols, int n,
                    float *out, int out_stride);
 
