@@ -1,4 +1,4 @@
-// AVX-512 / VNNI kernels for Gemma 3's quantized types (Q5_0 and Q4_K; issue #17).
+// AVX-512 / VNNI kernels for Gemma 3's quantized types (Q5_0 and Q4_K) and its Q8_K activations (issue #17).
 //
 // Every kernel here keeps the float steps of the AVX2 kernel it replaces (quant_dot.c,
 // quant_x8.c), lane for lane and in the same order, so every output is bit-identical to the
@@ -369,5 +369,47 @@ AVX512 static void q4_K_x8_matvec_512(const uint8_t *w, int groups, const uint8_
 int pl_q4_K_x8_matvec_avx512(const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out, int out_stride) {
     if (!pl_gemma512_on() || n % 256) return 0;
     q4_K_x8_matvec_512(w, groups, a, a_stride, ncols, n / 256, out, out_stride);
+    return 1;
+}
+
+// ---- Q8_K activations ----
+// quantize_row_q8_K_ref, vectorised: the same amax (first element of largest magnitude on
+// ties), iscale = -127/max, q = min(round-half-even(iscale * x), 127), d = 1/iscale, and the
+// sixteen sums of 16; every step is the reference's IEEE operation, so the bytes are equal.
+AVX512 static void quantize_q8_K_512(const float *x, uint8_t *o, int nblocks) {
+    for (int b = 0; b < nblocks; b++, x += 256, o += 292) {
+        __m512 vmax = _mm512_setzero_ps();
+        for (int j = 0; j < 256; j += 16) vmax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + j)), vmax);  // a NaN is skipped, as in the reference
+        const float amax = _mm512_reduce_max_ps(vmax);
+        if (amax == 0) {
+            memset(o, 0, 292);
+            continue;
+        }
+        float max = 0;
+        for (int j = 0; j < 256; j++) {
+            if (__builtin_fabsf(x[j]) == amax) {
+                max = x[j];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        const __m512 vs = _mm512_set1_ps(iscale);
+        int8_t *qs = (int8_t *)(o + 4);
+        for (int j = 0; j < 256; j += 16) {
+            const __m512 r = _mm512_roundscale_ps(_mm512_mul_ps(vs, _mm512_loadu_ps(x + j)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            const __m512i v = _mm512_min_epi32(_mm512_cvtps_epi32(r), _mm512_set1_epi32(127));
+            const __m128i q = _mm512_cvtepi32_epi8(v);
+            _mm_storeu_si128((__m128i *)(qs + j), q);
+            const int16_t s16 = (int16_t)_mm512_reduce_add_epi32(v);
+            memcpy(o + 260 + 2 * (j / 16), &s16, 2);
+        }
+        const float d = 1 / iscale;
+        memcpy(o, &d, 4);
+    }
+}
+
+int pl_quantize_q8_K_avx512(const float *x, void *out, int n) {
+    if (!pl_gemma512_on() || n % 256) return 0;
+    quantize_q8_K_512(x, out, n / 256);
     return 1;
 }

@@ -266,6 +266,7 @@ static inline float hsum_lanes(const float *x) {
 // largest magnitude (first one on ties) maps to -127 (iscale = -127/max), products rounded
 // half to even, d = 1/iscale, 16 group sums of 16.
 void pl_quantize_q8_K(const float *x, void *out, int n) {
+    if (pl_quantize_q8_K_avx512(x, out, n)) return;
     uint8_t *o = out;
     for (int b = 0; b < n / 256; b++, x += 256, o += 292) {
         float amax = 0, max = 0;

@@ -113,6 +113,30 @@ struct Gemma512Tests {
         }
     }
 
+    @Test("Q8_K quantization: AVX-512 gives the reference's bytes",
+          .enabled(if: hostHasVNNI && ISA.current != .portable, "needs AVX-512 F/BW/VL + VNNI"))
+    func q8K() throws {
+        let count = 256 * 6
+        var state: UInt64 = 0xC0FFEE
+        for trial in 0..<40 {
+            var x: [Float] = (0..<count).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Float(Int64(state >> 33) % 200_001 - 100_000) / (trial % 2 == 0 ? 977 : 3)
+            }
+            for i in 256..<512 { x[i] = 0 }  // a zero block
+            x[600] = 1e6
+            x[700] = -1e6  // same magnitude, later: the first one wins
+            for i in 1024..<1280 { x[i] = Float(i % 5) - 2 }  // small integers: many ties at .5
+            let reference = x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: count, as: .q8_K) }
+            var fast = [UInt8](repeating: 0xAA, count: reference.count)
+            let ran = x.withUnsafeBufferPointer { xp in
+                fast.withUnsafeMutableBytes { pl_quantize_q8_K_avx512(xp.baseAddress!, $0.baseAddress!, Int32(count)) }
+            }
+            try #require(ran == 1, "the AVX-512 quantizer ran")
+            #expect(fast == reference, "trial \(trial)")
+        }
+    }
+
     /// The gate: never on a thread forced to the portable or AVX2 path, never where the CPU lacks
     /// the features, and off with the A/B switch.
     @Test("the AVX-512 kernels run only where the CPU and the thread's path allow")
