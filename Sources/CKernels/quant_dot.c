@@ -213,6 +213,8 @@ static void q5_0_matmul_avx2(const uint8_t *w, int row_bytes, int nrows, const u
 int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void *a, int a_stride, int ncols, int n,
                    float *out, int out_stride) {
     if (!pl_use_avx2() || (type != 3 && type != 8 && type != 6 && type != 12 && type != 14)) return 0;
+    if (type == 6 && ncols == 1) return pl_q5_0_matmul_avx512(w, row_bytes, nrows, a, a_stride, ncols, n, out, out_stride);
+    if (type == 6 && pl_q5_0_matmul_avx512(w, row_bytes, nrows, a, a_stride, ncols, n, out, out_stride)) return 1;
     if (type == 6 && ncols >= 4) {
         // The activations' block scales as floats, converted once for every row.
         const int nb = n / 32, groups = (ncols + 7) / 8;
@@ -264,6 +266,7 @@ static inline float hsum_lanes(const float *x) {
 // largest magnitude (first one on ties) maps to -127 (iscale = -127/max), products rounded
 // half to even, d = 1/iscale, 16 group sums of 16.
 void pl_quantize_q8_K(const float *x, void *out, int n) {
+    if (pl_quantize_q8_K_avx512(x, out, n)) return;
     uint8_t *o = out;
     for (int b = 0; b < n / 256; b++, x += 256, o += 292) {
         float amax = 0, max = 0;

@@ -302,6 +302,7 @@ int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_strid
     if (!pl_use_avx2()) return 0;
     if (type == 12) {
         if (n % 256) return 0;
+        if (pl_q4_K_x8_matvec_avx512(w, groups, a, a_stride, ncols, n, out, out_stride)) return 1;
         q4_K_x8_matvec(w, groups, a, a_stride, ncols, n / 256, out, out_stride);
         return 1;
     }

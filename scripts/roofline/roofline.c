@@ -1,6 +1,7 @@
 // The physical limits of this machine for the LLM kernels: streaming-read memory bandwidth and
 // peak arithmetic rates for the instruction mix the kernels use (AVX2 f32 FMA; int8 maddubs +
-// madd + add, the quantized dot products' inner loop). Threads are pinned one per CPU given on
+// madd + add, the quantized dot products' inner loop; and, where the CPU has AVX-512 VNNI,
+// vpdpbusd on 256- and 512-bit vectors). Threads are pinned one per CPU given on
 // the command line; each measurement is repeated and printed as median and best.
 //
 //   cc -O2 -mavx2 -mfma -pthread roofline.c -o roofline && ./roofline 0 1
@@ -107,6 +108,44 @@ static int64_t maddubs_peak(long n) {
     return _mm256_extract_epi16(s, 0);
 }
 
+// vpdpbusd (AVX-512 VNNI: 4 u8 x i8 products summed into each i32 lane), the AVX-512 Gemma
+// kernels' inner step (quant_avx512_k.c); 8 chains, 64 int ops per 256-bit step, 128 per
+// 512-bit step. Compiled for VNNI per function and run only where the CPU has it.
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+VNNI static int64_t vnni256_peak(long n) {
+    const __m256i y = _mm256_set1_epi8(-2);
+    __m256i x0 = _mm256_set1_epi8(3), x1 = _mm256_set1_epi8(4), x2 = _mm256_set1_epi8(5), x3 = _mm256_set1_epi8(6);
+#define V(i) __m256i acc##i = _mm256_setzero_si256();
+    V(0) V(1) V(2) V(3) V(4) V(5) V(6) V(7)
+#undef V
+    for (long k = 0; k < n; k++) {
+        __asm__ volatile("" : "+v"(x0), "+v"(x1), "+v"(x2), "+v"(x3));
+#define F(i, x) acc##i = _mm256_dpbusd_epi32(acc##i, x, y);
+        F(0, x0) F(1, x1) F(2, x2) F(3, x3) F(4, x0) F(5, x1) F(6, x2) F(7, x3)
+#undef F
+    }
+    const __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(acc0, acc1), _mm256_add_epi32(acc2, acc3)),
+                                       _mm256_add_epi32(_mm256_add_epi32(acc4, acc5), _mm256_add_epi32(acc6, acc7)));
+    return _mm256_extract_epi32(s, 0);
+}
+
+VNNI static int64_t vnni512_peak(long n) {
+    const __m512i y = _mm512_set1_epi8(-2);
+    __m512i x0 = _mm512_set1_epi8(3), x1 = _mm512_set1_epi8(4), x2 = _mm512_set1_epi8(5), x3 = _mm512_set1_epi8(6);
+#define V(i) __m512i acc##i = _mm512_setzero_si512();
+    V(0) V(1) V(2) V(3) V(4) V(5) V(6) V(7)
+#undef V
+    for (long k = 0; k < n; k++) {
+        __asm__ volatile("" : "+v"(x0), "+v"(x1), "+v"(x2), "+v"(x3));
+#define F(i, x) acc##i = _mm512_dpbusd_epi32(acc##i, x, y);
+        F(0, x0) F(1, x1) F(2, x2) F(3, x3) F(4, x0) F(5, x1) F(6, x2) F(7, x3)
+#undef F
+    }
+    const __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(acc0, acc1), _mm512_add_epi32(acc2, acc3)),
+                                       _mm512_add_epi32(_mm512_add_epi32(acc4, acc5), _mm512_add_epi32(acc6, acc7)));
+    return _mm512_reduce_add_epi32(s);
+}
+
 static void *run(void *arg) {
     job *j = arg;
     cpu_set_t set;
@@ -119,7 +158,9 @@ static void *run(void *arg) {
     case 0: j->sink = stream_read(j->data, j->bytes); break;
     case 1: j->sink = fma_peak(j->iterations); break;
     case 2: j->sink = int8_peak(j->iterations); break;
-    default: j->sink = maddubs_peak(j->iterations); break;
+    case 3: j->sink = maddubs_peak(j->iterations); break;
+    case 4: j->sink = vnni256_peak(j->iterations); break;
+    default: j->sink = vnni512_peak(j->iterations); break;
     }
     j->seconds = now() - t0;
     j->cpu_seconds = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
@@ -151,6 +192,7 @@ static double measure(int kind, int threads, uint8_t *buffer, double *on_cpu) {
     pthread_barrier_destroy(&start);
     const double per_thread = kind == 0 ? (double)buffer_bytes / threads
                             : kind == 1 ? iterations * 12.0 * 16
+                            : kind == 5 ? iterations * 8.0 * 128
                             : iterations * 8.0 * 64;
     *on_cpu = per_thread * threads / (cpu / threads);
     return per_thread * threads / slowest;
@@ -172,9 +214,14 @@ int main(int argc, char **argv) {
         return 1;
     }
     memset(buffer, 1, buffer_bytes);  // fault every page in before timing
-    const char *names[] = {"stream read GB/s", "f32 FMA GFLOP/s", "int8 maddubs+madd+add Gop/s", "int8 maddubs+add16 Gop/s"};
+    const char *names[] = {"stream read GB/s", "f32 FMA GFLOP/s", "int8 maddubs+madd+add Gop/s", "int8 maddubs+add16 Gop/s",
+                           "int8 vpdpbusd ymm Gop/s", "int8 vpdpbusd zmm Gop/s"};
+    __builtin_cpu_init();
+    const int vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+    const char *only = getenv("ROOFLINE_ONLY");  // e.g. "4,5": just these measures
     printf("%-30s %8s %10s %10s %14s %10s\n", "measure", "threads", "median", "best", "on-CPU median", "best");
-    for (int kind = 0; kind < 4; kind++) {
+    for (int kind = 0; kind < (vnni ? 6 : 4); kind++) {
+        if (only && !strchr(only, '0' + kind)) continue;
         for (int threads = 1; threads <= ncpus; threads++) {
             double r[REPEATS], c[REPEATS];
             for (int k = 0; k < REPEATS; k++) {

@@ -63,7 +63,8 @@ int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols,
 
 /// out[c * out_stride + r] = row r (of `nrows`, `row_bytes` apart) · activation column c (of
 /// `ncols`, `a_stride` bytes apart), tiled for cache reuse; each bit-identical to the single
-/// dot. Returns 0 (nothing written) where no kernel exists for the type or CPU.
+/// dot. Returns 0 (nothing written) where no kernel exists for the type or CPU (Q5_0 with one
+/// column: only the AVX-512 matrix-vector kernel, else 0 and callers take the single dot).
 int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void *a, int a_stride, int ncols, int n,
                    float *out, int out_stride);
 
@@ -159,6 +160,23 @@ int pl_repack_x8(int type, const void *src, int row_bytes, int rows, int n, void
 /// (nothing written) when the AVX2 kernels are not the path on this thread.
 int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
                  int out_stride);
+
+/// AVX-512/VNNI kernels for Gemma 3's types (quant_avx512_k.c), each bit-identical to the AVX2
+/// kernel it stands in for. pl_gemma512_on(): they run on this thread (CPU has AVX-512
+/// F/BW/VL + VNNI; thread path AVX-512, or AVX2 for the process with no thread override; and
+/// PIPELINE_GEMMA512 is not 0). pl_gemma512_set(on) flips that switch and returns the
+/// previous state; pl_gemma512_available(): the CPU has the features.
+int pl_gemma512_available(void);
+int pl_gemma512_enabled(void);
+int pl_gemma512_set(int on);
+int pl_gemma512_on(void);
+/// As pl_matmul_cols for Q5_0; 0 (nothing written) where the kernels are off.
+int pl_q5_0_matmul_avx512(const void *w, int row_bytes, int nrows, const void *a, int a_stride, int ncols, int n, float *out,
+                          int out_stride);
+/// As pl_quantize_q8_K (the same bytes); 0 (nothing written) where the kernels are off.
+int pl_quantize_q8_K_avx512(const float *x, void *out, int n);
+/// As pl_matvec_x8 for Q4_K (type 12); 0 (nothing written) where the kernels are off.
+int pl_q4_K_x8_matvec_avx512(const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out, int out_stride);
 
 /// A pool of worker threads for short parallel loops: workers spin `spin_us` microseconds
 /// after a run before sleeping, so back-to-back runs start without a wake-up.

@@ -103,7 +103,9 @@ enum MatVec {
                     base += m.rows
                     continue
                 }
-                if lo < hi, columns > 1,
+                // One column: Q5_0 has a matrix–vector kernel where the AVX-512 Gemma kernels run
+                // (false elsewhere, and the rows take the single dot below).
+                if lo < hi, columns > 1 || m.type == .q5_0,
                    QuantizedDot.fastMatmulColumns(m.type, m.data + (lo - base) * m.rowBytes, rowBytes: m.rowBytes, rows: hi - lo,
                                                   activations, stride: activationStride, columns: columns, count: m.columns,
                                                   into: job.out + (lo - base), outputStride: outputStride) {
