@@ -12,6 +12,7 @@
 // Tests/PipelineTensorTests/AVX512KernelTests.swift against a plain reference of the same order.
 #include "llm_avx512.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
 
@@ -138,4 +139,152 @@ PL_AVX512 void pl_attention_head_avx512(const float *q, const uint16_t *keys, in
     uint16_t *p16 = (uint16_t *)scores;
     for (int t = 0; t < padded; t++) p16[t] = f2h_scalar(probs[t] * inv);
     for (int i = 0; i < d; i++) out[i] = dot_f16_padded(values_t + (size_t)i * value_stride, p16, padded);
+}
+
+// ---- Q4_1 and Q8_0 eight-row kernels with VNNI ----
+// The repacked x8 layout of quant_x8.c (each row's own 8-lane accumulator, updated per block by
+// ggml's AVX2 steps: scale product, fma, hsum_float_8 at the end) with the integer part from
+// vpdpbusd: one instruction for the u8 x s8 products summed by four, where AVX2 takes maddubs
+// (pairs to 16 bits) and madd (pairs to 32). The integers are equal (no Q4_1 or Q8_0 pair sum
+// reaches 16-bit saturation: at most 2 x 15 x 128 and 2 x 128 x 127), so every output is the
+// AVX2 kernel's bit for bit: what llama.cpp's native build computes too, whose
+// mul_sum_us8_pairs_float takes _mm256_dpbusd_epi32 under AVX512VNNI+VL.
+#define PL_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+enum { X8_PREFETCH = 2048 };
+
+PL_VNNI static inline __m256i q4_nibbles(const uint8_t *q) {
+    const __m128i bytes = _mm_loadu_si128((const __m128i *)q);
+    return _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(bytes), _mm_srli_epi16(bytes, 4), 1),
+                            _mm256_set1_epi8(0x0F));
+}
+
+// One x8 group against one activation column (decode). `ad`/`as`: the column's block scales
+// (and Q8_1 sums) as floats.
+PL_VNNI static void x8_group_vnni(int type, const uint8_t *w, const uint8_t *a, const float *ad, const float *as, int nb,
+                                  float *out) {
+    const int bb = type == 3 ? 160 : 272, ab = type == 3 ? 36 : 34;
+    __m256 acc[8];
+    for (int r = 0; r < 8; r++) acc[r] = _mm256_setzero_ps();
+    __m256 mins = _mm256_setzero_ps();
+    float scales[8] __attribute__((aligned(32)));
+    for (int b = 0; b < nb; b++, w += bb, a += ab) {
+        for (int p = 0; p < bb; p += 64) _mm_prefetch((const char *)w + X8_PREFETCH + p, _MM_HINT_T0);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
+        _mm256_store_ps(scales, _mm256_mul_ps(d, _mm256_broadcast_ss(ad + b)));
+        if (type == 3) {
+            mins = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16))), _mm256_broadcast_ss(as + b), mins);
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 4));
+            for (int r = 0; r < 8; r++) {
+                const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), q4_nibbles(w + 32 + 16 * r), y);
+                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + r), _mm256_cvtepi32_ps(s), acc[r]);
+            }
+        } else {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 2));
+            for (int r = 0; r < 8; r++) {
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * r));
+                const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(scales + r), _mm256_cvtepi32_ps(s), acc[r]);
+            }
+        }
+    }
+    float m8[8];
+    _mm256_storeu_ps(m8, mins);
+    for (int r = 0; r < 8; r++) out[r] = hsum8(acc[r]) + (type == 3 ? m8[r] : 0.0f);
+}
+
+// One x8 group against four activation columns (prompt chunks): as quant_x8.c's x8_cols4.
+PL_VNNI static void x8_cols4_vnni(int type, const uint8_t *w, const uint8_t *const a[4], const float *const ad[4],
+                                  const float *const as[4], int nb, float *table, float out[4][8]) {
+    const int bb = type == 3 ? 160 : 272, ab = type == 3 ? 36 : 34, qoff = type == 3 ? 32 : 16;
+    __m256 mins[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *wb = w + (size_t)b * bb;
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)wb));
+        for (int c = 0; c < 4; c++) _mm256_store_ps(table + (b * 4 + c) * 8, _mm256_mul_ps(d, _mm256_broadcast_ss(ad[c] + b)));
+        if (type == 3) {
+            const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wb + 16)));
+            for (int c = 0; c < 4; c++) mins[c] = _mm256_fmadd_ps(m, _mm256_broadcast_ss(as[c] + b), mins[c]);
+        }
+    }
+    const __m256i zero = _mm256_setzero_si256();
+    for (int r = 0; r < 8; r++) {
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            const uint8_t *q = w + (size_t)b * bb + qoff;
+            const float *t = table + b * 32 + r;
+            const size_t o = (size_t)b * ab + (type == 3 ? 4 : 2);
+            if (type == 3) {
+                const __m256i x = q4_nibbles(q + 16 * r);
+#define COL(acc, c) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(t + 8 * c), _mm256_cvtepi32_ps( \
+                    _mm256_dpbusd_epi32(zero, x, _mm256_loadu_si256((const __m256i *)(a[c] + o)))), acc);
+                COL(acc0, 0) COL(acc1, 1) COL(acc2, 2) COL(acc3, 3)
+#undef COL
+            } else {
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(q + 32 * r));
+                const __m256i ax = _mm256_sign_epi8(x, x);
+#define COL(acc, c) acc = _mm256_fmadd_ps(_mm256_broadcast_ss(t + 8 * c), _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(zero, \
+                    ax, _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(a[c] + o)), x))), acc);
+                COL(acc0, 0) COL(acc1, 1) COL(acc2, 2) COL(acc3, 3)
+#undef COL
+            }
+        }
+        out[0][r] = hsum8(acc0);
+        out[1][r] = hsum8(acc1);
+        out[2][r] = hsum8(acc2);
+        out[3][r] = hsum8(acc3);
+    }
+    if (type == 3) {
+        for (int c = 0; c < 4; c++) {
+            float m8[8];
+            _mm256_storeu_ps(m8, mins[c]);
+            for (int r = 0; r < 8; r++) out[c][r] += m8[r];
+        }
+    }
+}
+
+PL_VNNI int pl_matvec_x8_vnni(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
+                              int out_stride) {
+    if ((type != 3 && type != 8) || n % 32) return 0;
+    const int nb = n / 32, bb = type == 3 ? 160 : 272, ab = type == 3 ? 36 : 34;
+    const size_t group_bytes = (size_t)nb * bb;
+    float stack[2 * 4 * 64];
+    float *scales = (size_t)ncols * nb <= 4 * 64 ? stack : malloc(sizeof(float) * 2 * (size_t)ncols * nb);
+    if (!scales) return 0;
+    float *sums = scales + (size_t)ncols * nb;
+    for (int c = 0; c < ncols; c++) {
+        const uint8_t *ac = (const uint8_t *)a + (size_t)c * a_stride;
+        for (int b = 0; b < nb; b++) {
+            scales[c * nb + b] = h2f_scalar((uint16_t)(ac[b * ab] | ac[b * ab + 1] << 8));
+            if (type == 3) sums[c * nb + b] = h2f_scalar((uint16_t)(ac[b * ab + 2] | ac[b * ab + 3] << 8));
+        }
+    }
+    float *table = ncols >= 4 ? aligned_alloc(32, sizeof(float) * 32 * ((size_t)nb + 1)) : NULL;
+    if (ncols >= 4 && !table) {
+        if (scales != stack) free(scales);
+        return 0;
+    }
+    float tmp[8], tmp4[4][8];
+    for (int g = 0; g < groups; g++) {
+        const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
+        int c0 = 0;
+        for (; c0 + 4 <= ncols; c0 += 4) {
+            const uint8_t *acs[4];
+            const float *ads[4], *ass[4];
+            for (int c = 0; c < 4; c++) {
+                acs[c] = (const uint8_t *)a + (size_t)(c0 + c) * a_stride;
+                ads[c] = scales + (c0 + c) * nb;
+                ass[c] = sums + (c0 + c) * nb;
+            }
+            x8_cols4_vnni(type, wg, acs, ads, ass, nb, table, tmp4);
+            for (int c = 0; c < 4; c++) memcpy(out + (size_t)(c0 + c) * out_stride + g * 8, tmp4[c], sizeof tmp);
+        }
+        for (int c = c0; c < ncols; c++) {
+            x8_group_vnni(type, wg, (const uint8_t *)a + (size_t)c * a_stride, scales + c * nb, sums + c * nb, nb, tmp);
+            memcpy(out + (size_t)c * out_stride + g * 8, tmp, sizeof tmp);
+        }
+    }
+    if (scales != stack) free(scales);
+    free(table);
+    return 1;
 }

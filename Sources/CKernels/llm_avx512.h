@@ -31,4 +31,12 @@ float pl_dot_f16_avx512(const uint16_t *x, const uint16_t *y, int n);
 void pl_attention_head_avx512(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                               int value_stride, int first, int n_kv, int d, float scale, float *out, float *scratch);
 
+// True where this thread takes the AVX-512 path and the CPU has AVX-512 VNNI.
+static inline int pl_use_avx512_vnni(void) { return pl_use_avx512() && (pl_cpu_features() & PL_CPU_AVX512VNNI); }
+
+// pl_matvec_x8 for Q4_1 (type 3) and Q8_0 (type 8) with vpdpbusd for the integer products:
+// every output bit-identical to the AVX2 kernel's. 0 for other types (the caller goes on).
+int pl_matvec_x8_vnni(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
+                      int out_stride);
+
 #endif
