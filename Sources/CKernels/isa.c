@@ -52,6 +52,8 @@ unsigned pl_cpu_features(void) { return features_cache; }
 
 int pl_isa_best(void) {
     const unsigned need = PL_CPU_AVX2 | PL_CPU_FMA | PL_CPU_F16C;
+    const unsigned wide = need | PL_CPU_AVX512F | PL_CPU_AVX512BW | PL_CPU_AVX512VL;
+    if ((features_cache & wide) == wide) return PL_ISA_AVX512;
     return (features_cache & need) == need ? PL_ISA_AVX2 : PL_ISA_PORTABLE;
 }
 
@@ -59,7 +61,8 @@ int pl_isa_usable(int isa) {
     switch (isa) {
     case PL_ISA_PORTABLE: return 1;
     case PL_ISA_AVX2: return pl_isa_best() >= PL_ISA_AVX2;
-    default: return 0;  // no AVX-512 kernels are built yet
+    case PL_ISA_AVX512: return pl_isa_best() >= PL_ISA_AVX512;
+    default: return 0;
     }
 }
 
@@ -85,6 +88,7 @@ __attribute__((constructor)) static void pl_isa_init(void) {
     if (!env) return;
     if (!strcmp(env, "portable")) pl_isa_set(PL_ISA_PORTABLE);
     else if (!strcmp(env, "avx2")) pl_isa_set(PL_ISA_AVX2);
+    else if (!strcmp(env, "avx512")) pl_isa_set(PL_ISA_AVX512);
 }
 
 // The older entry points, now answered by the dispatch above.

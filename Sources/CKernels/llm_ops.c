@@ -3,6 +3,7 @@
 // token for token. Each has a portable twin (plain C, libm expf) for CPUs without AVX2.
 #include "ckernels.h"
 #include "simd.h"
+#include "llm_avx512.h"
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -125,6 +126,7 @@ AVX2 static void swiglu_avx2(const float *gate, const float *up, float *y, int n
 }
 
 void pl_swiglu(const float *gate, const float *up, float *y, int n) {
+    if (pl_use_avx512()) { pl_swiglu_avx512(gate, up, y, n); return; }
     if (!pl_kernels_portable()) { swiglu_avx2(gate, up, y, n); return; }
     for (int i = 0; i < n; i++) y[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
@@ -146,6 +148,7 @@ AVX2 static double softmax_exp_avx2(const float *x, float *y, float max, int n) 
 }
 
 double pl_softmax_exp(const float *x, float *y, float max, int n) {
+    if (pl_use_avx512()) return pl_softmax_exp_avx512(x, y, max, n);
     if (!pl_kernels_portable()) return softmax_exp_avx2(x, y, max, n);
     double sum = 0;
     for (int i = 0; i < n; i++) {
@@ -185,6 +188,7 @@ static float dot_f16_portable(const uint16_t *x, const uint16_t *y, int n) {
 }
 
 float pl_dot_f16(const uint16_t *x, const uint16_t *y, int n) {
+    if (pl_use_avx512()) return pl_dot_f16_avx512(x, y, n);
     return pl_kernels_portable() ? dot_f16_portable(x, y, n) : dot_f16_avx2(x, y, n);
 }
 
@@ -223,7 +227,9 @@ static void attention_head_portable(const float *q, const uint16_t *keys, int ke
 
 void pl_attention_head_window(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                               int value_stride, int first, int n_kv, int d, float scale, float *out, float *scratch) {
-    if (pl_kernels_portable())
+    if (pl_use_avx512())
+        pl_attention_head_avx512(q, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, out, scratch);
+    else if (pl_kernels_portable())
         attention_head_portable(q, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, out, scratch);
     else
         attention_head_avx2(q, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, out, scratch);

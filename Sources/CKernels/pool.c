@@ -6,6 +6,7 @@
 // worker that wakes late for a finished generation can never claim a task of the next one.
 #define _GNU_SOURCE
 #include "ckernels.h"
+#include "simd.h"
 #include <linux/futex.h>
 #include <sched.h>
 #include <pthread.h>
@@ -33,6 +34,7 @@ struct pl_pool {
     _Atomic(pl_pool_fn) fn;
     _Atomic(void *) ctx;
     _Atomic int tasks;
+    _Atomic int isa;         // the caller's thread override (-1: none), which the workers take
     long spin_ns;
 };
 
@@ -58,11 +60,14 @@ static void work(struct pl_pool *p, uint32_t gen) {
         const pl_pool_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
         void *ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
         const int tasks = atomic_load_explicit(&p->tasks, memory_order_relaxed);
+        const int isa = atomic_load_explicit(&p->isa, memory_order_relaxed);
         const uint32_t i = (uint32_t)c;
         if ((int)i >= tasks) return;
         // Succeeds only while `gen` is current and task i unclaimed, so fn/ctx/tasks are gen's.
         if (!atomic_compare_exchange_weak_explicit(&p->claim, &c, c + 1, memory_order_acq_rel, memory_order_relaxed))
             continue;
+        // The task runs on the caller's kernel path (ISA.withThreadPath covers the whole run).
+        pl_isa_thread_override = isa;
         fn(ctx, (int)i);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
     }
@@ -135,6 +140,7 @@ void pl_pool_run(pl_pool *p, int tasks, pl_pool_fn fn, void *ctx) {
     atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
     atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
     atomic_store_explicit(&p->tasks, tasks, memory_order_relaxed);
+    atomic_store_explicit(&p->isa, pl_isa_thread_override, memory_order_relaxed);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     const uint32_t gen = (uint32_t)(atomic_load_explicit(&p->claim, memory_order_relaxed) >> 32) + 1;
     atomic_store_explicit(&p->claim, (uint64_t)gen << 32, memory_order_release);

@@ -21,6 +21,7 @@
 // result acc - accm, lane for lane.
 #include "ckernels.h"
 #include "simd.h"
+#include "llm_avx512.h"
 #include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
@@ -300,6 +301,7 @@ AVX2 static void q4_K_x8_matvec(const uint8_t *w, int groups, const uint8_t *a, 
 int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
                  int out_stride) {
     if (!pl_use_avx2()) return 0;
+    if (pl_use_avx512_vnni() && pl_matvec_x8_vnni(type, w, groups, a, a_stride, ncols, n, out, out_stride)) return 1;
     if (type == 12) {
         if (n % 256) return 0;
         if (pl_q4_K_x8_matvec_avx512(w, groups, a, a_stride, ncols, n, out, out_stride)) return 1;

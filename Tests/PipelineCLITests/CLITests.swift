@@ -339,7 +339,12 @@ struct CLITests {
         let failures = try #require(summary["failures"] as? [[String: Any]])
         #expect(failures.first?["node"] as? String == "read")
         #expect(failures.first?["item"] as? String == "bad.bin")
-        #expect(["avx2", "portable"].contains(summary["isa"] as? String ?? "missing"), "\(summary["isa"] ?? "no isa")")
+        // The automatic path for this CPU's flags (unless PIPELINE_ISA chose one).
+        let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+        let avx2 = flags.isSuperset(of: ["avx2", "fma", "f16c"]), avx512 = avx2 && flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl"])
+        let auto = ProcessInfo.processInfo.environment["PIPELINE_ISA"] ?? (avx512 ? "avx512" : avx2 ? "avx2" : "portable")
+        #expect(summary["isa"] as? String == auto, "\(summary["isa"] ?? "no isa")")
     }
 
     @Test("run --isa portable is the path in --summary-json; a bad --isa or PIPELINE_ISA is a named error")

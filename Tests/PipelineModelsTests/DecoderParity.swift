@@ -23,10 +23,24 @@ struct DecoderGolden: Decodable {
 }
 
 /// The checks every GGUF decoder passes against its llama.cpp goldens.
+///
+/// Goldens come per llama.cpp build: `<name>.json` from the AVX2 build (build-avx2: the
+/// kernels of the avx2 path) and `<name>-native.json` from the native build on an AVX-512 CPU
+/// (the avx512 path). On an AVX-512 CPU both are checked, each on its own path.
 enum DecoderParity {
+    /// Runs `body` on the path the AVX2 build's goldens were made for: avx2 where this CPU
+    /// would take avx512 (the override reaches the worker pool), else the current path.
+    static func onAVX2Path<T>(_ body: () throws -> T) rethrows -> T {
+        try ISA.withThreadPath(ISA.current == .avx512 ? .avx2 : ISA.current, body)
+    }
+
+    /// True where this CPU runs the avx512 path (and so the native-build goldens apply).
+    static let hasAVX512 = ISA.best(for: .host) == .avx512
+
     /// Feeds the case's prompt one token at a time: the logits of llama.cpp's top 32 must be
-    /// bit-identical on AVX2 (within `portableTolerance` on the portable kernels, which round
-    /// differently), and on AVX2 the greedy continuation (stopping at `eos`) the same ids.
+    /// bit-identical on a SIMD path (avx2 against the AVX2 build's goldens, avx512 against the
+    /// native build's; within `portableTolerance` on the portable kernels, which round
+    /// differently), and there the greedy continuation (stopping at `eos`) the same ids.
     static func checkPrompt(_ model: some LanguageModel, _ golden: DecoderGolden.Case, index: Int, eos: Int,
                             portableTolerance: Double) throws {
         let session = model.makeSession()

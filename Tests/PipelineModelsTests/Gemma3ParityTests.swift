@@ -25,8 +25,29 @@ struct Gemma3ParityTests {
     func prompt(_ index: Int) throws {
         _ = try #require(model(Self.file))
         let gemma = try #require(Self.shared)
-        try DecoderParity.checkPrompt(gemma, try #require(Self.golden?.generate[index]), index: index, eos: 1,
-                                      portableTolerance: 1)
+        try DecoderParity.onAVX2Path {
+            try DecoderParity.checkPrompt(gemma, try #require(Self.golden?.generate[index]), index: index, eos: 1,
+                                          portableTolerance: 1)
+        }
+    }
+}
+
+/// Gemma 3 on the avx512 path against llama.cpp 0.3.36's native build on an AVX-512 CPU
+/// (Golden/llama/gemma3-native.json). For a one-token step that build runs the AVX2 loops of
+/// the Q5_0/Q6_K dots and the Q4_K 8x8 gemv, the GELU table, and the AVX-512 f16 dots and
+/// softmax. Skipped (and listed in .ci/allowed-skips) on a CPU without AVX-512.
+@Suite("Gemma 3 forward pass against llama.cpp's native AVX-512 build", .serialized,
+       .enabled(if: modelPresent(gemma3File) && DecoderParity.hasAVX512, "needs Gemma 3 and AVX-512 F/BW/VL"))
+struct Gemma3NativeParityTests {
+    static let golden = DecoderGolden.load("gemma3-native")
+
+    @Test("first-step logits and 64 greedy tokens match llama.cpp native, bit for bit", arguments: 0..<5)
+    func prompt(_ index: Int) throws {
+        let gemma = try #require(Gemma3ParityTests.shared)
+        let golden = try #require(Self.golden?.generate[index], "Golden/llama/gemma3-native.json is missing")
+        try ISA.withThreadPath(.avx512) {
+            try DecoderParity.checkPrompt(gemma, golden, index: index, eos: 1, portableTolerance: 0)
+        }
     }
 }
 

@@ -17,12 +17,34 @@ struct LlamaParityTests {
     static let golden = DecoderGolden.load("smollm2")
     static let shared: LlamaModel? = model(file).flatMap { try? LlamaModel(file: try GGUFFile(path: $0)) }
 
+    /// The AVX2 build's goldens, on the avx2 path (forced where the CPU would take avx512).
     @Test("first-step logits and 64 greedy tokens match llama.cpp", arguments: 0..<10)
     func prompt(_ index: Int) throws {
         _ = try #require(model(Self.file))
         let llama = try #require(Self.shared)
-        try DecoderParity.checkPrompt(llama, try #require(Self.golden?.generate[index]), index: index, eos: 2,
-                                      portableTolerance: 0.5)
+        try DecoderParity.onAVX2Path {
+            try DecoderParity.checkPrompt(llama, try #require(Self.golden?.generate[index]), index: index, eos: 2,
+                                          portableTolerance: 0.5)
+        }
+    }
+}
+
+/// SmolLM2 on the avx512 path against llama.cpp 0.3.36's native build on an AVX-512 CPU
+/// (Golden/llama/smollm2-native.json): its f16 attention dots, softmax and SiLU take ggml's
+/// 16-lane AVX-512 order (llm_avx512.c), the quantized dots the same 8-lane loops as on AVX2.
+/// Skipped (and listed in .ci/allowed-skips) on a CPU without AVX-512.
+@Suite("Llama forward pass against llama.cpp's native AVX-512 build", .serialized,
+       .enabled(if: modelPresent(smolLM2File) && DecoderParity.hasAVX512, "needs SmolLM2 and AVX-512 F/BW/VL"))
+struct LlamaNativeParityTests {
+    static let golden = DecoderGolden.load("smollm2-native")
+
+    @Test("first-step logits and 64 greedy tokens match llama.cpp native, bit for bit", arguments: 0..<10)
+    func prompt(_ index: Int) throws {
+        let llama = try #require(LlamaParityTests.shared)
+        let golden = try #require(Self.golden?.generate[index], "Golden/llama/smollm2-native.json is missing")
+        try ISA.withThreadPath(.avx512) {
+            try DecoderParity.checkPrompt(llama, golden, index: index, eos: 2, portableTolerance: 0)
+        }
     }
 }
 

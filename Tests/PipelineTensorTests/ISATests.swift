@@ -12,7 +12,10 @@ struct ISATests {
     @Test("auto picks the fastest built path for the features")
     func auto() throws {
         #expect(try ISA.resolve("auto", from: "--isa", features: Self.avx2Only) == .avx2)
-        #expect(try ISA.resolve("auto", from: "--isa", features: Self.zen4) == .avx2)  // no AVX-512 kernels yet
+        #expect(try ISA.resolve("auto", from: "--isa", features: Self.zen4) == .avx512)
+        #expect(try ISA.resolve("auto", from: "--isa", features: [.avx512f, .avx512bw, .avx512vl]) == .portable)  // no AVX2 set
+        #expect(try ISA.resolve("avx512", from: "--isa", features: Self.zen4) == .avx512)
+        #expect(try ISA.resolve("avx2", from: "--isa", features: Self.zen4) == .avx2)
         #expect(try ISA.resolve("auto", from: "--isa", features: [.avx2, .fma]) == .portable)  // no F16C
         #expect(try ISA.resolve("auto", from: "--isa", features: []) == .portable)
         #expect(try ISA.resolve("portable", from: "--isa", features: []) == .portable)
@@ -36,11 +39,9 @@ struct ISATests {
         } catch {
             #expect(error.description.hasPrefix("PIPELINE_ISA=avx2: this CPU lacks fma, f16c"), "\(error)")
         }
-        do {
-            _ = try ISA.resolve("avx512", from: "--isa", features: Self.zen4)
-            Issue.record("avx512 accepted though no kernels are built")
-        } catch {
-            #expect(error.description.contains("--isa avx512: this CPU has the features") && error.description.contains("not built yet"))
+        #expect(throws: ISAError.missingFeatures(isa: .avx512, missing: [.avx512bw], has: [.avx2, .fma, .f16c, .avx512f, .avx512vl],
+                                                 source: "PIPELINE_ISA")) {
+            try ISA.resolve("avx512", from: "PIPELINE_ISA", features: [.avx2, .fma, .f16c, .avx512f, .avx512vl])
         }
     }
 
@@ -72,8 +73,12 @@ struct ISATests {
         #expect(ISA.current == before)
         if ISA.best(for: .host) == .avx2 {
             #expect(ISA.withThreadPath(.avx2) { ISA.current } == .avx2)
-            // A path the CPU does not run (no AVX-512 kernels exist) is ignored, not forced.
+            // A path the CPU does not run is ignored, not forced.
             #expect(ISA.withThreadPath(.avx512) { ISA.current } == before)
+        }
+        if ISA.best(for: .host) == .avx512 {
+            #expect(ISA.withThreadPath(.avx512) { ISA.current } == .avx512)
+            #expect(ISA.withThreadPath(.avx2) { ISA.current } == .avx2)
         }
         // Another thread keeps the process path while this one is overridden.
         let other = await ISA.withThreadPath(.portable) { Task.detached { ISA.current } }.value

@@ -53,7 +53,8 @@ struct KernelTests {
         let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         let flags = Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
         let avx2 = flags.contains("avx2") && flags.contains("fma") && flags.contains("f16c")
-        #expect(ISA.best(for: .host) == (avx2 ? .avx2 : .portable))
+        let avx512 = avx2 && flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl"])
+        #expect(ISA.best(for: .host) == (avx512 ? .avx512 : avx2 ? .avx2 : .portable))
         // The kernel path is the automatic one unless PIPELINE_ISA chose another.
         if ProcessInfo.processInfo.environment["PIPELINE_ISA"] == nil { #expect(QuantizedDot.usesAVX2 == avx2) }
         // Every feature cpuid and xgetbv report is one the kernel lists too (the kernel may list

@@ -138,7 +138,8 @@ struct BatchedDotTests {
 @Suite("Eight-row groups")
 struct RowGroupTests {
     /// The repacked kernels give the one-row kernel's bits for every row and column, on
-    /// random blocks and on blocks at their extremes, for any group-aligned row range.
+    /// random blocks and on blocks at their extremes, for any group-aligned row range (on an
+    /// AVX-512 CPU on both SIMD paths: the VNNI x8 kernels of the avx512 path and the AVX2 ones).
     @Test(.enabled(if: QuantizedDot.usesAVX2, "the repacked kernels are AVX2 only"), arguments: [GGMLType.q4_1, .q8_0, .q4_K])
     func sameBitsAsSingle(type: GGMLType) throws {
         let format = try #require(QuantizedDot.activationFormat(for: type))
@@ -153,28 +154,33 @@ struct RowGroupTests {
             acts += x.withUnsafeBufferPointer { QuantizedDot.quantize($0.baseAddress!, count: count, as: format) }
         }
         let stride = acts.count / columns
-        weights.withUnsafeBytes { w in
-            acts.withUnsafeBytes { a in
-                let groups = RowGroups(type: type, rows: w.baseAddress!, rowBytes: rowBytes, count: rows, columns: count)!
-                for (range, columns) in [(0..<rows, columns), (8..<16, columns), (16..<24, 3), (0..<8, 1)] {
-                    var out = [Float](repeating: .nan, count: range.count * columns)
-                    let ran = out.withUnsafeMutableBufferPointer {
-                        groups.multiply(rows: range, a.baseAddress!, stride: stride, columns: columns, into: $0.baseAddress!,
-                                        outputStride: range.count)
-                    }
-                    #expect(ran)
-                    for c in 0..<columns {
-                        for r in range {
-                            let single = QuantizedDot.fastDot(type, w.baseAddress! + r * rowBytes, a.baseAddress! + c * stride, count: count)
-                            #expect(out[c * range.count + r - range.lowerBound].bitPattern == single.bitPattern, "\(type) row \(r) column \(c)")
+        // On an AVX-512 CPU both paths: avx512 (Q4_1/Q8_0 through the VNNI kernels) and avx2.
+        for path in ISA.current == .avx512 ? [ISA.avx512, .avx2] : [ISA.current] {
+            ISA.withThreadPath(path) {
+                weights.withUnsafeBytes { w in
+                    acts.withUnsafeBytes { a in
+                        let groups = RowGroups(type: type, rows: w.baseAddress!, rowBytes: rowBytes, count: rows, columns: count)!
+                        for (range, columns) in [(0..<rows, columns), (8..<16, columns), (16..<24, 3), (0..<8, 1)] {
+                            var out = [Float](repeating: .nan, count: range.count * columns)
+                            let ran = out.withUnsafeMutableBufferPointer {
+                                groups.multiply(rows: range, a.baseAddress!, stride: stride, columns: columns, into: $0.baseAddress!,
+                                                outputStride: range.count)
+                            }
+                            #expect(ran)
+                            for c in 0..<columns {
+                                for r in range {
+                                    let single = QuantizedDot.fastDot(type, w.baseAddress! + r * rowBytes, a.baseAddress! + c * stride, count: count)
+                                    #expect(out[c * range.count + r - range.lowerBound].bitPattern == single.bitPattern, "\(type) row \(r) column \(c)")
+                                }
+                            }
                         }
+                        var out = [Float](repeating: 0, count: 8)
+                        #expect(!groups.multiply(rows: 4..<12, a.baseAddress!, stride: stride, columns: 1, into: &out, outputStride: 0))
+                        #expect(!QuantizedDot.withPortableKernels {
+                            groups.multiply(rows: 0..<8, a.baseAddress!, stride: stride, columns: 1, into: &out, outputStride: 0)
+                        })
                     }
                 }
-                var out = [Float](repeating: 0, count: 8)
-                #expect(!groups.multiply(rows: 4..<12, a.baseAddress!, stride: stride, columns: 1, into: &out, outputStride: 0))
-                #expect(!QuantizedDot.withPortableKernels {
-                    groups.multiply(rows: 0..<8, a.baseAddress!, stride: stride, columns: 1, into: &out, outputStride: 0)
-                })
             }
         }
     }

@@ -34,6 +34,21 @@ struct WorkerPoolTests {
         #expect(total.load(ordering: .relaxed) == 2_000)
     }
 
+    @Test("every task runs on the submitting thread's kernel path (ISA.withThreadPath reaches the workers)")
+    func tasksTakeTheCallersPath() {
+        let process = ISA.current
+        for _ in 0..<200 {
+            let paths = UnsafeMutableBufferPointer<ISA>.allocate(capacity: 16)
+            paths.initialize(repeating: process)
+            ISA.withThreadPath(.portable) { WorkerPool.run(tasks: 16) { paths[$0] = ISA.current } }
+            #expect(paths.allSatisfy { $0 == .portable }, "\(Array(paths))")
+            // Without an override the same workers are back on the process path.
+            WorkerPool.run(tasks: 16) { paths[$0] = ISA.current }
+            #expect(paths.allSatisfy { $0 == process }, "\(Array(paths))")
+            paths.deallocate()
+        }
+    }
+
     @Test("a run after the workers went to sleep still completes")
     func afterSleep() throws {
         WorkerPool.run(tasks: 2) { _ in }

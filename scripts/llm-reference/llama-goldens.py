@@ -10,6 +10,17 @@ or, with the library scripts/llm-reference/build-llama-cpp builds from the same 
 
     PYTHONPATH=$SRC LLAMA_CPP_LIB_PATH=$SRC/vendor/llama.cpp/build/bin python3 scripts/llm-reference/llama-goldens.py ...
 
+Goldens per llama.cpp build: the AVX2 build (build-avx2, the avx2 path's reference) wrote
+smollm2.json and gemma3.json; the native build on an AVX-512 CPU (build/, the avx512 path's
+reference) wrote smollm2-native.json and gemma3-native.json:
+
+    SRC=$(scripts/llm-reference/build-llama-cpp); M=~/.cache/pipeline/models; G=Tests/PipelineModelsTests/Golden/llama
+    export PYTHONPATH=$SRC LLAMA_CPP_LIB_PATH=$SRC/vendor/llama.cpp/build/bin THREADS=1
+    python3 scripts/llm-reference/llama-goldens.py $M/SmolLM2-135M-Instruct.Q4_1.gguf $G/smollm2-native.json --chat
+    python3 scripts/llm-reference/llama-goldens.py $M/gemma-3-270m-q4_k_m.gguf $G/gemma3-native.json
+
+(python3 with numpy, diskcache and jinja2, the imports of llama-cpp-python's sources.)
+
 Goldens here: Tests/PipelineModelsTests/Golden/llama/smollm2.json (SmolLM2-135M-Instruct.Q4_1.gguf, --chat)
 and gemma3.json (gemma-3-270m-q4_k_m.gguf: a base model, plain prompts only; BOS added as its
 metadata asks). On Gemma 3 batched and token-by-token llama.cpp runs differ by up to ~0.6 in the
@@ -19,13 +30,17 @@ Note: on SmolLM2 Q4_1, llama.cpp answers the chat "What is the capital of France
 "L'Étoile, la Marseillaise, ..." (greedy, and create_chat_completion agrees); the fp32 model's
 "The capital of France is Paris." is not what this quantized file gives. Parity is with the file.
 """
-import json, sys
+import json, os, sys
 import numpy as np
 from llama_cpp import Llama
 
 path, out = sys.argv[1], sys.argv[2]
 chat = "--chat" in sys.argv
-llm = Llama(model_path=path, n_ctx=512, n_threads=2, n_batch=512, logits_all=True, verbose=False, seed=0)
+# THREADS (default 2) does not change the numbers (ggml splits a product's rows, not its sums
+# across threads); 1 is much faster on a loaded machine, where spinning barriers wait on a
+# descheduled partner.
+llm = Llama(model_path=path, n_ctx=512, n_threads=int(os.environ.get("THREADS", "2")), n_batch=512, logits_all=True,
+            verbose=False, seed=0)
 
 corpus = [
     "Hello, world!",

@@ -16,8 +16,9 @@ enum {
 };
 unsigned pl_cpu_features(void);
 
-/// The kernel paths (isa.c). PL_ISA_AVX512 is named so that a request for it can be refused
-/// clearly; no AVX-512 kernels are built yet, so it is never usable.
+/// The kernel paths (isa.c). PL_ISA_AVX512 (F/BW/VL with AVX2/FMA/F16C) runs the AVX-512 kernels
+/// where a kernel has one (llm_avx512.c: the decoder's float ops in the order of llama.cpp's
+/// native AVX-512 build) and the AVX2 kernels elsewhere.
 enum { PL_ISA_PORTABLE = 0, PL_ISA_AVX2 = 1, PL_ISA_AVX512 = 2 };
 /// The fastest built path this CPU runs (what `auto` picks).
 int pl_isa_best(void);

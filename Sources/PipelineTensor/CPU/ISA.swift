@@ -8,7 +8,8 @@ public enum ISA: String, Sendable, CaseIterable, CustomStringConvertible {
     case portable
     /// AVX2 with FMA and F16C: the kernels bit-exact with llama.cpp's AVX2 build.
     case avx2
-    /// AVX-512 F/BW/VL: recognised so a request can be answered, but no kernels are built yet.
+    /// AVX-512 F/BW/VL (with the AVX2 set): the decoder's float kernels in the order of
+    /// llama.cpp's native build on an AVX-512 CPU (llm_avx512.c), the AVX2 kernels elsewhere.
     case avx512
 
     /// What a user may ask for: a path, or `auto`.
@@ -19,12 +20,13 @@ public enum ISA: String, Sendable, CaseIterable, CustomStringConvertible {
         switch self {
         case .portable: return []
         case .avx2: return [.avx2, .fma, .f16c]
-        case .avx512: return [.avx512f, .avx512bw, .avx512vl]
+        case .avx512: return [.avx2, .fma, .f16c, .avx512f, .avx512bw, .avx512vl]
         }
     }
 
-    /// True where kernels for the path are built (in this version: portable and avx2).
-    public var isBuilt: Bool { self != .avx512 }
+    /// True where kernels for the path are built (every path, in this version). A path that
+    /// is not built is refused by name (`ISAError.notBuilt`).
+    public var isBuilt: Bool { true }
 
     var code: Int32 {
         switch self {
@@ -46,7 +48,8 @@ public enum ISA: String, Sendable, CaseIterable, CustomStringConvertible {
 
     /// The fastest built path for `features` (what `auto` picks).
     public static func best(for features: CPUFeatures) -> ISA {
-        ISA.avx2.required.isSubset(of: features) ? .avx2 : .portable
+        if ISA.avx512.required.isSubset(of: features) { return .avx512 }
+        return ISA.avx2.required.isSubset(of: features) ? .avx2 : .portable
     }
 
     /// The path a request names, checked against `features`. `source` says where the value came

@@ -209,8 +209,10 @@ extension QuantizedDot {
         }
     }
 
-    /// True when the AVX2 kernels are the path on this thread (`ISA.current`).
-    public static var usesAVX2: Bool { ISA.current == .avx2 }
+    /// True when the AVX2 quantized kernels run on this thread: the avx2 path, and the avx512
+    /// path, which keeps them (llama.cpp's native build runs the same 8-lane loops for these
+    /// types) where it has no kernel of its own.
+    public static var usesAVX2: Bool { ISA.current == .avx2 || ISA.current == .avx512 }
 
     /// Runs `body` with the portable C kernels forced on this thread (to test them against the
     /// SIMD ones).
