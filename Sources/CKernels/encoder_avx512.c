@@ -25,13 +25,7 @@ int pl_enc512_cpu(void) {
     return (pl_cpu_features() & need) == need;
 }
 
-int pl_enc512_active(void) {
-    const int now = pl_isa_now();
-    if (now == PL_ISA_AVX512) return 1;
-    // Until the AVX-512 path is built (ISA.avx512): the automatic AVX2 path on a CPU with
-    // AVX-512, never a path that --isa, PIPELINE_ISA or a thread override asked for.
-    return now == PL_ISA_AVX2 && pl_isa_thread_override < 0 && !pl_isa_pinned && pl_enc512_cpu();
-}
+int pl_enc512_active(void) { return pl_isa_now() == PL_ISA_AVX512; }
 
 static inline __mmask16 tail_mask(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 

@@ -13,7 +13,6 @@
 
 int pl_isa_process = PL_ISA_PORTABLE;
 _Thread_local int pl_isa_thread_override = -1;
-int pl_isa_pinned = 0;
 static unsigned features_cache;
 
 static unsigned long long read_xcr0(void) {
@@ -69,7 +68,6 @@ int pl_isa_usable(int isa) {
 int pl_isa_set(int isa) {
     if (!pl_isa_usable(isa)) return 0;
     pl_isa_process = isa;
-    pl_isa_pinned = 1;
     return 1;
 }
 

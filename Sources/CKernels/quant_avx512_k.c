@@ -5,10 +5,9 @@
 // AVX2 path (and so to the portable twins and to llama.cpp's AVX2 build where the AVX2 kernel
 // is): only the integer work, which is exact in any order, is done differently.
 //
-// Gate (until the ISA switch makes PL_ISA_AVX512 a built path): the kernels run where the CPU
-// has AVX-512 F/BW/VL and VNNI and the thread's path is AVX-512, or is AVX2 chosen for the
-// process with no per-thread override (tests force the thread to AVX2 to compare); the
-// environment variable PIPELINE_GEMMA512=0 turns them off for A/B runs (1, the default, on).
+// Gate: the kernels run where the thread's kernel path is avx512 (isa.c: `auto` on a CPU with
+// AVX-512 F/BW/VL, or --isa / PIPELINE_ISA avx512) and the CPU also has VNNI. `--isa avx2` is the
+// pure AVX2 path, the A/B baseline. pl_gemma512_set lets a test switch them off in-process.
 #include "ckernels.h"
 #include "simd.h"
 #include <stdlib.h>
@@ -17,7 +16,7 @@
 
 #define AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
-static int gemma512_switch = -1;  // -1: not read yet; 0 off; 1 on
+static int gemma512_switch = 1;  // 0 off (pl_gemma512_set, tests); 1 on
 
 int pl_gemma512_available(void) {
     const unsigned need = PL_CPU_AVX512F | PL_CPU_AVX512BW | PL_CPU_AVX512VL | PL_CPU_AVX512VNNI | PL_CPU_AVX2 | PL_CPU_FMA |
@@ -31,19 +30,9 @@ int pl_gemma512_set(int on) {
     return before;
 }
 
-int pl_gemma512_enabled(void) {
-    if (gemma512_switch < 0) {
-        const char *env = getenv("PIPELINE_GEMMA512");
-        gemma512_switch = !(env && !strcmp(env, "0"));
-    }
-    return gemma512_switch && pl_gemma512_available();
-}
+int pl_gemma512_enabled(void) { return gemma512_switch && pl_gemma512_available(); }
 
-int pl_gemma512_on(void) {
-    const int isa = pl_isa_now();
-    if (isa >= PL_ISA_AVX512) return pl_gemma512_available();
-    return isa == PL_ISA_AVX2 && pl_isa_thread_override < 0 && pl_gemma512_enabled();
-}
+int pl_gemma512_on(void) { return pl_isa_now() >= PL_ISA_AVX512 && pl_gemma512_enabled(); }
 
 static inline float f16_at(const uint8_t *p) {
     uint16_t h;

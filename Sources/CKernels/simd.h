@@ -13,8 +13,6 @@
 // The dispatch state of isa.c: the process-wide path and a per-thread override (-1: none).
 extern int pl_isa_process;
 extern _Thread_local int pl_isa_thread_override;
-// 1 once a path was asked for (PIPELINE_ISA, --isa through pl_isa_set), not chosen automatically.
-extern int pl_isa_pinned;
 
 // The path kernels take on this thread (PL_ISA_PORTABLE, PL_ISA_AVX2, ...): the one question
 // every kernel asks before it picks its SIMD or portable body.

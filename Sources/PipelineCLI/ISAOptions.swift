@@ -14,11 +14,8 @@ struct ISAOptions: ParsableArguments {
     @discardableResult
     func apply() throws -> ISA {
         do {
-            let environment = ProcessInfo.processInfo.environment
-            let chosen = try ISA.resolve(flag: isa, environment: environment)
-            // Plain `auto` keeps the path the kernels chose at load (isa.c), which on an AVX-512 CPU
-            // adds the encoders' AVX-512 kernels (encoder_avx512.c); a named path pins the process.
-            if (isa ?? "auto") != "auto" || (environment["PIPELINE_ISA"] ?? "auto") != "auto" { ISA.activate(chosen) }
+            let chosen = try ISA.resolve(flag: isa, environment: ProcessInfo.processInfo.environment)
+            ISA.activate(chosen)
             return chosen
         } catch {
             throw ValidationError(error.description)

@@ -163,10 +163,10 @@ int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_strid
                  int out_stride);
 
 /// AVX-512/VNNI kernels for Gemma 3's types (quant_avx512_k.c), each bit-identical to the AVX2
-/// kernel it stands in for. pl_gemma512_on(): they run on this thread (CPU has AVX-512
-/// F/BW/VL + VNNI; thread path AVX-512, or AVX2 for the process with no thread override; and
-/// PIPELINE_GEMMA512 is not 0). pl_gemma512_set(on) flips that switch and returns the
-/// previous state; pl_gemma512_available(): the CPU has the features.
+/// kernel it stands in for. pl_gemma512_on(): they run on this thread (the thread's path is
+/// avx512, the CPU also has VNNI, and no test switched them off). pl_gemma512_set(on) flips
+/// that in-process switch and returns the previous state; pl_gemma512_available(): the CPU has
+/// the features.
 int pl_gemma512_available(void);
 int pl_gemma512_enabled(void);
 int pl_gemma512_set(int on);
