@@ -20,10 +20,7 @@
 
 // ---- the gate ----
 
-int pl_enc512_cpu(void) {
-    const unsigned need = PL_CPU_AVX512F | PL_CPU_AVX512BW | PL_CPU_AVX512VL | PL_CPU_AVX2 | PL_CPU_FMA;
-    return (pl_cpu_features() & need) == need;
-}
+int pl_enc512_cpu(void) { return pl_isa_usable(PL_ISA_AVX512); }
 
 int pl_enc512_active(void) { return pl_isa_now() == PL_ISA_AVX512; }
 

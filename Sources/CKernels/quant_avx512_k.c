@@ -18,11 +18,7 @@
 
 static int gemma512_switch = 1;  // 0 off (pl_gemma512_set, tests); 1 on
 
-int pl_gemma512_available(void) {
-    const unsigned need = PL_CPU_AVX512F | PL_CPU_AVX512BW | PL_CPU_AVX512VL | PL_CPU_AVX512VNNI | PL_CPU_AVX2 | PL_CPU_FMA |
-                          PL_CPU_F16C;
-    return (pl_cpu_features() & need) == need;
-}
+int pl_gemma512_available(void) { return pl_isa_usable(PL_ISA_AVX512) && (pl_cpu_features() & PL_CPU_AVX512VNNI); }
 
 int pl_gemma512_set(int on) {
     const int before = pl_gemma512_enabled();

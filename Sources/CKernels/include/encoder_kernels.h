@@ -41,11 +41,10 @@ void pl_conv_gemm(const float *wp, int m, int k, const float *x, long ldx, long 
 // AVX-512 F/BW/VL; the dispatch in conv_gemm.c, conv_ops.c and encoder_ops.c calls them only
 // where pl_enc512_active() is 1. Tests call them directly, where pl_enc512_cpu() is 1.
 
-/// 1 when this CPU (and its OS) runs the AVX-512 encoder kernels: AVX-512 F, BW, VL.
+/// 1 when this CPU (and its OS) runs the AVX-512 encoder kernels: the avx512 path is usable
+/// (AVX-512 F, BW, VL and the AVX2 set).
 int pl_enc512_cpu(void);
-/// 1 when the AVX-512 encoder kernels run on this thread: the path is PL_ISA_AVX512, or (until
-/// that path is built) the automatic AVX2 path on a CPU with pl_enc512_cpu(), never a path
-/// forced by --isa, PIPELINE_ISA or a thread override.
+/// 1 when the AVX-512 encoder kernels run on this thread: its path is PL_ISA_AVX512.
 int pl_enc512_active(void);
 
 /// pl_conv_gemm for columns n0..<n1 with an 8 x 32 tile, packing its panels in memory of its own
