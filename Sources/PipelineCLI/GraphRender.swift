@@ -11,7 +11,7 @@ enum GraphRender {
         }
         for edge in graph.edges {
             let from = graph.nodes[edge.fromNode], to = graph.nodes[edge.toNode]
-            let label = "\(from.type.outputs[edge.fromPort].name) → \(to.type.inputs[edge.toPort].name)"
+            let label = "\(from.type.outputs[edge.fromPort].name) → \(to.inputPorts[edge.toPort].name)"
             lines.append("  \"\(from.id)\" -> \"\(to.id)\" [label=\"\(escape(label))\"];")
         }
         lines.append("}")
@@ -26,7 +26,7 @@ enum GraphRender {
         for edge in graph.edges {
             let from = graph.nodes[edge.fromNode], to = graph.nodes[edge.toNode]
             lines.append(
-                "  \(from.id) -- \"\(from.type.outputs[edge.fromPort].name) → \(to.type.inputs[edge.toPort].name)\" --> \(to.id)")
+                "  \(from.id) -- \"\(from.type.outputs[edge.fromPort].name) → \(to.inputPorts[edge.toPort].name)\" --> \(to.id)")
         }
         return lines.joined(separator: "\n")
     }

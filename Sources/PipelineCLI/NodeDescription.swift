@@ -10,7 +10,7 @@ enum NodeDescription {
             lines.append("\(title):")
             if ports.isEmpty { lines.append("  (none)") }
             for p in ports {
-                lines.append("  \(p.name): \(p.type)" + (p.doc.isEmpty ? "" : " — \(p.doc)"))
+                lines.append("  \(p.name): \(p.type)" + (p.optional ? " (optional)" : "") + (p.doc.isEmpty ? "" : " — \(p.doc)"))
             }
         }
         ports("inputs", node.inputs)
@@ -43,7 +43,7 @@ enum NodeDescription {
         let id = node.type.split(separator: ".").last.map(String.init) ?? "node"
         var lines = ["- id: \(id)", "  type: \(node.type)"]
         if !node.inputs.isEmpty {
-            lines.append("  inputs: { " + node.inputs.map { "\($0.name): UPSTREAM.PORT" }.joined(separator: ", ") + " }")
+            lines.append("  inputs: { " + node.inputs.filter { !$0.optional }.map { "\($0.name): UPSTREAM.PORT" }.joined(separator: ", ") + " }")
         }
         let required = node.options.filter(\.required)
         if !required.isEmpty {

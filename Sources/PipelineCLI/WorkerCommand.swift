@@ -71,7 +71,8 @@ extension PipelineGraph {
         if let issue = issues.first { throw NodeError("node '\(id)': \(issue)") }
         var updated = nodes
         updated[index] = GraphNode(
-            id: node.id, type: type, options: options, inputs: node.inputs, concurrency: 1, ordered: node.ordered,
+            id: node.id, type: type, options: options, inputs: node.inputs, inputPorts: node.inputPorts, concurrency: 1,
+            ordered: node.ordered,
             onError: node.onError, queueCapacity: node.queueCapacity, queuePolicy: node.queuePolicy, location: node.location)
         return PipelineGraph(name: name, file: self.file, nodes: updated, settings: settings)
     }

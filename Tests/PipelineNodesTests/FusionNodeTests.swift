@@ -108,6 +108,55 @@ struct FusionNodeTests {
         #expect(record["prompt_tokens"]?.intValue == head.count + 5 + tail.count)
     }
 
+    @Test("the prefix port gives what the prefix inside the prompt record gives; both at once is an error", .enabled(if: llmRuns))
+    func prefixPort() throws {
+        let prefix = Self.prefix(5)
+        let node = try NodeHarness(builtin("llm.generate"), options: ["max_tokens": 8, "system": "You describe images."])
+        let inRecord = try node.process(.object(["prompt": "Describe the scene.", "prefix": .payload(prefix)]))
+        let onPort = try node.process(["prompt": "Describe the scene.", "prefix": .payload(prefix)])
+        let plain = try node.process(["prompt": "Describe the scene."])
+        func text(_ out: [NodeHarness.Emitted]) -> String? { out.first { $0.port == "text" }?.value.stringValue }
+        func promptTokens(_ out: [NodeHarness.Emitted]) -> Int? { out.first { $0.port == "result" }?.value["prompt_tokens"]?.intValue }
+        #expect(text(onPort) != nil && text(onPort) == text(inRecord))
+        #expect(promptTokens(onPort) == promptTokens(inRecord) && promptTokens(onPort) == promptTokens(plain).map { $0 + 5 })
+        let both = try #require(throws: NodeError.self) {
+            try node.process(["prompt": .object(["prompt": "x", "prefix": .payload(prefix)]), "prefix": .payload(prefix)])
+        }
+        #expect(both.message.contains("both"))
+        let narrow = try #require(throws: NodeError.self) {
+            try node.process(["prompt": "x", "prefix": .payload(TensorPayload(shape: [3, 64], data: Array(repeating: 0, count: 192)))])
+        }
+        #expect(narrow.message.contains("[3, 64]") && narrow.message.contains("576"))
+    }
+
+    @Test("llm.generate's prefix port is optional: a file may connect it or leave it out; prompt stays required")
+    func optionalPrefixPort() throws {
+        func load(_ describe: String) throws -> PipelineGraph {
+            let yaml = """
+            version: 1
+            nodes:
+              - { id: src, type: source.folder, with: { dir: "." } }
+              - { id: decode, type: image.decode, inputs: { path: src.path } }
+              - { id: encode, type: encoder.image, inputs: { image: decode.image } }
+              - { id: prompt, type: text.template, inputs: { record: src.path }, with: { template: "hi" } }
+              - { id: fuse, type: fusion.projector, inputs: { tokens: encode.tokens }, with: { weights: "\(Self.golden)/projector-odd.safetensors" } }
+              - \(describe)
+            """
+            return try PipelineLoader(registry: NodeRegistry(BuiltinNodes.all)).load(text: yaml, file: "fusion.yaml")
+        }
+        let with = try load("{ id: describe, type: llm.generate, inputs: { prompt: prompt.text, prefix: fuse.embeddings } }")
+        let describe = try #require(with.nodes.last)
+        #expect(describe.inputPorts.map(\.name) == ["prompt", "prefix"] && describe.inputs.count == 2)
+        #expect(with.edges.map(with.describe).contains("fuse.embeddings -> describe.prefix"))
+        let without = try load("{ id: describe, type: llm.generate, inputs: { prompt: prompt.text } }")
+        #expect(without.nodes.last?.inputPorts.map(\.name) == ["prompt"])
+        let error = try #require(throws: ValidationFailure.self) {
+            try load("{ id: describe, type: llm.generate, inputs: { prefix: fuse.embeddings } }")
+        }
+        #expect("\(error)".contains("input port 'prompt' of node 'describe' is not connected"))
+        #expect(!"\(error)".contains("'prefix'"))
+    }
+
     @Test("a prefix of the wrong width or longer than the context is a per-item error", .enabled(if: llmRuns))
     func badPrefix() throws {
         let node = try NodeHarness(builtin("llm.generate"), options: ["max_tokens": 4])

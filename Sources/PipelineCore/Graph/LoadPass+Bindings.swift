@@ -59,7 +59,7 @@ extension LoadPass {
                 }
                 bound[portIndex] = PortRef(node: sourceIndex, port: outputIndex)
             }
-            for (i, port) in type.inputs.enumerated() where bound[i] == nil {
+            for (i, port) in type.inputs.enumerated() where bound[i] == nil && !port.optional {
                 if entry.inputs.contains(where: { $0.port == port.name }) || entry.malformedInputs.contains(port.name) {
                     continue
                 }

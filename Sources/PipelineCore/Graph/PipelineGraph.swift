@@ -27,7 +27,7 @@ public struct PipelineGraph: @unchecked Sendable {
     /// "src.path -> dec.path" for an edge.
     public func describe(_ edge: GraphEdge) -> String {
         let from = nodes[edge.fromNode], to = nodes[edge.toNode]
-        return "\(from.id).\(from.type.outputs[edge.fromPort].name) -> \(to.id).\(to.type.inputs[edge.toPort].name)"
+        return "\(from.id).\(from.type.outputs[edge.fromPort].name) -> \(to.id).\(to.inputPorts[edge.toPort].name)"
     }
 }
 
@@ -38,6 +38,9 @@ public struct GraphNode: @unchecked Sendable {
     public let options: Options
     /// Input port index -> the output feeding it.
     public let inputs: [PortRef]
+    /// The input ports `inputs` feeds, in the same order: the type's ports, less the optional
+    /// ones the file left unconnected.
+    public let inputPorts: [PortSpec]
     public let concurrency: Int
     public let ordered: Bool
     public let onError: ErrorPolicy
@@ -47,14 +50,16 @@ public struct GraphNode: @unchecked Sendable {
     public let location: SourceLocation
 
     public init(
-        id: String, type: any PipelineNode.Type, options: Options, inputs: [PortRef], concurrency: Int = 1,
-        ordered: Bool = true, onError: ErrorPolicy = .skip, queueCapacity: Int? = nil,
+        id: String, type: any PipelineNode.Type, options: Options, inputs: [PortRef], inputPorts: [PortSpec]? = nil,
+        concurrency: Int = 1, ordered: Bool = true, onError: ErrorPolicy = .skip, queueCapacity: Int? = nil,
         queuePolicy: QueuePolicy = .block, location: SourceLocation = SourceLocation(file: "<code>", line: 0, column: 0)
     ) {
         self.id = id
         self.type = type
         self.options = options
         self.inputs = inputs
+        self.inputPorts = inputPorts ?? type.inputs
+        precondition(self.inputPorts.count == inputs.count, "node '\(id)': \(inputs.count) bindings for \(self.inputPorts.count) input ports")
         self.concurrency = concurrency
         self.ordered = ordered
         self.onError = onError
@@ -127,7 +132,8 @@ extension PipelineGraph {
         if let issue = issues.first { throw NodeError("node '\(nodeID)': \(issue)") }
         var updated = nodes
         updated[index] = GraphNode(
-            id: node.id, type: node.type, options: options, inputs: node.inputs, concurrency: node.concurrency,
+            id: node.id, type: node.type, options: options, inputs: node.inputs, inputPorts: node.inputPorts,
+            concurrency: node.concurrency,
             ordered: node.ordered, onError: node.onError, queueCapacity: node.queueCapacity,
             queuePolicy: node.queuePolicy, location: node.location)
         return PipelineGraph(name: name, file: file, nodes: updated, settings: settings)

@@ -164,8 +164,11 @@ struct LoadPass {
         guard diagnostics.isEmpty else { return nil }
 
         let nodes = entries.enumerated().map { index, e in
-            GraphNode(
-                id: e.id, type: e.type!, options: e.options, inputs: bindings[index].map { $0! },
+            // Optional ports the file leaves unconnected are not part of the node in the graph.
+            let connected = bindings[index].indices.filter { bindings[index][$0] != nil }
+            return GraphNode(
+                id: e.id, type: e.type!, options: e.options, inputs: connected.map { bindings[index][$0]! },
+                inputPorts: connected.map { e.type!.inputs[$0] },
                 concurrency: e.concurrency, ordered: e.ordered, onError: e.onError, queueCapacity: e.capacity,
                 queuePolicy: e.policy, location: YAMLValue.location(e.entryNode, file: file))
         }

@@ -33,7 +33,7 @@ final class NodeRunner: @unchecked Sendable {
         self.index = index
         self.node = node
         self.run = run
-        self.inputNames = node.type.inputs.map(\.name)
+        self.inputNames = node.inputPorts.map(\.name)
         self.liveCopies = Atomic(node.concurrency)
         if node.type.inputs.isEmpty {
             inbox = nil

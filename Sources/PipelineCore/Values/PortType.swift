@@ -44,10 +44,14 @@ public struct PortSpec: Sendable {
     public let name: String
     public let type: PortType
     public let doc: String
+    /// An input port a pipeline file may leave unconnected: the node then runs without it
+    /// (`input.packet(name)` is nil) and the item joins on the ports that are connected.
+    public let optional: Bool
 
-    public init(_ name: String, _ type: PortType, doc: String = "") {
+    public init(_ name: String, _ type: PortType, optional: Bool = false, doc: String = "") {
         self.name = name
         self.type = type
+        self.optional = optional
         self.doc = doc
     }
 }

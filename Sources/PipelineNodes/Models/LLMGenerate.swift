@@ -7,8 +7,12 @@ import PipelineModels
 final class LLMGenerate: PipelineNode {
     static let type = "llm.generate"
     static let summary = "Generates text from a prompt or chat messages with a GGUF model (streams tokens)."
-    static let inputs = [PortSpec("prompt", .any,
-        doc: "text, chat messages, or {prompt | messages, prefix}: prefix a [count, width] tensor (fusion.projector / fusion.resampler embeddings) fed where the user turn begins")]
+    static let inputs = [
+        PortSpec("prompt", .any,
+            doc: "text, chat messages, or {prompt | messages, prefix}: prefix a [count, width] tensor (fusion.projector / fusion.resampler embeddings) fed where the user turn begins"),
+        PortSpec("prefix", .tensor, optional: true,
+            doc: "a [count, width] tensor of embeddings (fusion.projector / fusion.resampler) fed where the user turn begins, joined with the prompt of the same item"),
+    ]
     static let outputs = [PortSpec("tokens", .text), PortSpec("text", .text), PortSpec("result", .json)]
     static let options = [
         OptionSpec("model", .string, default: "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -110,7 +114,7 @@ final class LLMGenerate: PipelineNode {
     }
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
-        let (promptText, prefix, splitAt) = try prompt(from: input.value)
+        let (promptText, prefix, splitAt) = try prompt(from: input["prompt"], prefixPort: input.packet("prefix")?.value)
         if let scored {
             guard prefix.isEmpty else { throw NodeError("scoring does not take embeddings") }
             let scores: [ChoiceScore]
@@ -181,10 +185,16 @@ final class LLMGenerate: PipelineNode {
     /// `prefix` (a `[count, width]` tensor, e.g. `fusion.projector`'s `embeddings`) or
     /// `embeddings` (a list of vectors). In chat mode the prefix goes where the first user
     /// turn's content begins (the returned index into the text); otherwise before the prompt.
-    private func prompt(from value: Value) throws -> (String, [[Float]], String.Index?) {
+    private func prompt(from value: Value, prefixPort: Value?) throws -> (String, [[Float]], String.Index?) {
         var messages: [ChatMessage]? = nil
         var text: String? = value.stringValue
         var prefix: [[Float]] = []
+        if let prefixPort {
+            if case .object(let fields) = value, fields["prefix"] != nil || fields["embeddings"] != nil {
+                throw NodeError("the item has a prefix both on the prefix port and inside the prompt record; give it once")
+            }
+            prefix = try prefixVectors(prefixPort)
+        }
         switch value {
         case .array(let list):
             messages = try list.map(message)
@@ -199,17 +209,7 @@ final class LLMGenerate: PipelineNode {
                     return floats.map { Float($0) }
                 }
             }
-            if let given = fields["prefix"] {
-                guard let tensor = given.tensorPayload, tensor.shape.count == 2, tensor.shape[0] > 0,
-                      tensor.data.count == tensor.shape[0] * tensor.shape[1] else {
-                    throw NodeError("prefix must be a [count, width] tensor (a fusion node's embeddings), got \(given.tensorPayload.map { "shape \($0.shape)" } ?? given.kindName)")
-                }
-                guard tensor.shape[1] == model.model.width else {
-                    throw NodeError("prefix vectors are \(tensor.shape[1]) wide (shape \(tensor.shape)) but \((model.path as NSString).lastPathComponent) takes \(model.model.width)-wide embeddings")
-                }
-                let w = tensor.shape[1]
-                prefix = (0..<tensor.shape[0]).map { Array(tensor.data[$0 * w..<($0 + 1) * w]) }
-            }
+            if let given = fields["prefix"] { prefix = try prefixVectors(given) }
             if messages == nil && text == nil { throw NodeError("expected 'messages' or 'prompt' in the input object") }
         default:
             guard text != nil else { throw NodeError("expected text or chat messages, got \(value.kindName)") }
@@ -235,6 +235,19 @@ final class LLMGenerate: PipelineNode {
         } catch let error as JinjaError {
             throw NodeError(error.description)
         }
+    }
+
+    /// The vectors of a `[count, width]` prefix tensor, checked against the model's width.
+    private func prefixVectors(_ given: Value) throws -> [[Float]] {
+        guard let tensor = given.tensorPayload, tensor.shape.count == 2, tensor.shape[0] > 0,
+              tensor.data.count == tensor.shape[0] * tensor.shape[1] else {
+            throw NodeError("prefix must be a [count, width] tensor (a fusion node's embeddings), got \(given.tensorPayload.map { "shape \($0.shape)" } ?? given.kindName)")
+        }
+        guard tensor.shape[1] == model.model.width else {
+            throw NodeError("prefix vectors are \(tensor.shape[1]) wide (shape \(tensor.shape)) but \((model.path as NSString).lastPathComponent) takes \(model.model.width)-wide embeddings")
+        }
+        let w = tensor.shape[1]
+        return (0..<tensor.shape[0]).map { Array(tensor.data[$0 * w..<($0 + 1) * w]) }
     }
 
     private func message(_ v: Value) throws -> ChatMessage {
