@@ -165,37 +165,57 @@ def cmd_pytorch(args):
             print(f"pytorch: {idx[-1] + 1}/{n}", file=sys.stderr, flush=True)
 
 
+def render_records(records_dir, out):
+    """Renders a folder of scene records through pipelines/render-scenes.yaml into OUT/renders."""
+    root = os.path.normpath(os.path.join(HERE, "../.."))
+    binary = os.environ.get("PIPELINE") or next(p for p in [os.path.join(root, ".build/release/pipeline"), os.path.join(root, ".build/debug/pipeline")] if os.path.exists(p))
+    subprocess.run([binary, "run", os.path.join(root, "pipelines/render-scenes.yaml"), "--set", f"scenes={records_dir}",
+                    "--set", f"out={out}", "--set", "width=224", "--set", "height=224", "--set", "viewer=false"],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 def cmd_closed_loop(args):
     """Renders each answered scene with the held-out scene's camera and background, then compares
-    the two renders pixel by pixel: the share of pixels whose colour agrees (every channel within
-    `--tolerance` of 255) per scene, reported as a distribution."""
+    the two renders pixel by pixel (a pixel agrees when every channel is within `--tolerance` of
+    255), per scene, reported as distributions:
+      whole image   the share of all pixels that agree (the ground and sky fill most of a render
+                    and are drawn alike on both sides, so this is high even for wrong objects);
+      object pixels the share that agree among the pixels where either render shows an object,
+                    found against a third render of the same camera and background with no
+                    objects (a pixel is an object's when it differs from that empty render)."""
     import numpy as np
     from fusion_common import read_records
     records = read_records(args.data)
     answers = load_answers(args.answers)
-    rec_dir = os.path.join(args.out, "records")
+    rec_dir, empty_dir = os.path.join(args.out, "records"), os.path.join(args.out, "empty-records")
     os.makedirs(rec_dir, exist_ok=True)
+    os.makedirs(empty_dir, exist_ok=True)
     for k, objects in answers.items():
         r = records[k]
         scene = {"objects": [{"shape": o["shape"], "color": o["color"], "position": o["position"]} for o in objects],
                  "camera": r["camera"], "background": r["background"]}
         with open(os.path.join(rec_dir, f"scene-{k:05d}.json"), "w") as f:
             json.dump(scene, f)
-    root = os.path.normpath(os.path.join(HERE, "../.."))
-    binary = os.environ.get("PIPELINE") or next(p for p in [os.path.join(root, ".build/release/pipeline"), os.path.join(root, ".build/debug/pipeline")] if os.path.exists(p))
-    subprocess.run([binary, "run", os.path.join(root, "pipelines/render-scenes.yaml"), "--set", f"scenes={rec_dir}",
-                    "--set", f"out={args.out}", "--set", "width=224", "--set", "height=224", "--set", "viewer=false"],
-                   check=True, stdout=subprocess.DEVNULL)
-    agree = []
+        with open(os.path.join(empty_dir, f"scene-{k:05d}.json"), "w") as f:
+            json.dump(dict(scene, objects=[]), f)
+    render_records(rec_dir, args.out)
+    render_records(empty_dir, os.path.join(args.out, "empty"))
+    whole, objects_agree = [], []
     for k in sorted(answers):
-        a = rgb(os.path.join(args.data, "renders", f"scene-{k:05d}.png"))
-        b = rgb(os.path.join(args.out, "renders", f"scene-{k:05d}.png"))
-        agree.append(float((np.abs(a.astype(int) - b.astype(int)).max(axis=2) <= args.tolerance).mean()))
-    agree = np.array(agree)
-    q = np.percentile(agree, [0, 10, 25, 50, 75, 90, 100])
-    result = {"scenes": len(agree), "tolerance": args.tolerance, "mean": float(agree.mean()),
-              "percentiles": dict(zip(["min", "p10", "p25", "median", "p75", "p90", "max"], map(float, q))),
-              "per_scene": {f"scene-{k:05d}": round(float(a), 4) for k, a in zip(sorted(answers), agree)}}
+        a = rgb(os.path.join(args.data, "renders", f"scene-{k:05d}.png")).astype(int)
+        b = rgb(os.path.join(args.out, "renders", f"scene-{k:05d}.png")).astype(int)
+        e = rgb(os.path.join(args.out, "empty", "renders", f"scene-{k:05d}.png")).astype(int)
+        same = np.abs(a - b).max(axis=2) <= args.tolerance
+        shown = (np.abs(a - e).max(axis=2) > args.tolerance) | (np.abs(b - e).max(axis=2) > args.tolerance)
+        whole.append(float(same.mean()))
+        objects_agree.append(float(same[shown].mean()) if shown.any() else 1.0)
+
+    def dist(values):
+        v = np.array(values)
+        q = np.percentile(v, [0, 10, 25, 50, 75, 90, 100])
+        return {"mean": float(v.mean()), "percentiles": dict(zip(["min", "p10", "p25", "median", "p75", "p90", "max"], map(float, q)))}
+    result = {"scenes": len(whole), "tolerance": args.tolerance, "whole_image": dist(whole), "object_pixels": dist(objects_agree),
+              "per_scene": {f"scene-{k:05d}": round(float(a), 4) for k, a in zip(sorted(answers), objects_agree)}}
     print(json.dumps({k: v for k, v in result.items() if k != "per_scene"}, indent=1))
     with open(os.path.join(args.out, "closed-loop.json"), "w") as f:
         json.dump(result, f, indent=1)
