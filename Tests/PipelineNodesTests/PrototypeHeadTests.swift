@@ -26,6 +26,7 @@ private struct HeadGolden: Decodable {
     let examples: [Example]
     let queries: [Example]
     let ncm_cosine: Scores
+    let ncm_mahalanobis: Scores
     let ncm_euclidean: Scores
     let ranpac: RanPAC
 
@@ -48,7 +49,8 @@ private func scoreMap(_ record: Value) -> [String: Double] {
 
 @Suite("head.prototypes")
 struct PrototypeHeadTests {
-    @Test("scores match the numpy reference: NCM (cosine, Euclidean) and RanPAC", arguments: ["cosine", "euclidean", "ranpac"])
+    @Test("scores match the numpy reference: NCM (cosine, Euclidean, Mahalanobis) and RanPAC",
+          arguments: ["cosine", "euclidean", "mahalanobis", "ranpac"])
     func parity(_ variant: String) throws {
         let golden = try HeadGolden.load()
         let tmp = try TempDir()
@@ -69,11 +71,13 @@ struct PrototypeHeadTests {
         let expected: HeadGolden.Scores = switch variant {
         case "cosine": golden.ncm_cosine
         case "euclidean": golden.ncm_euclidean
+        case "mahalanobis": golden.ncm_mahalanobis
         default: HeadGolden.Scores(classes: golden.ranpac.classes, scores: golden.ranpac.scores)
         }
-        // NCM: exact sums rounded to Double against numpy's float64 sums; RanPAC: the projection
-        // runs in Float32 (OpenBLAS) against numpy's float64 product of the same float32 numbers.
-        let tolerance = variant == "ranpac" ? 1e-4 : 1e-9
+        // NCM: exact sums rounded to Double against numpy's float64 sums (Mahalanobis: our
+        // Cholesky against numpy's inverse); RanPAC: the projection runs in Float32 (OpenBLAS)
+        // against numpy's float64 product of the same float32 numbers.
+        let tolerance = variant == "ranpac" ? 1e-4 : variant == "mahalanobis" ? 1e-8 : 1e-9
         for (q, row) in zip(golden.queries, expected.scores) {
             let record = try #require(try node.process(features(q.features), item: q.item).first?.value)
             let got = scoreMap(record)

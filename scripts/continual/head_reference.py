@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Reference for head.prototypes' arithmetic, in numpy (float64), independent of the Swift code.
 
-  nearest class mean: per-class sums and counts; cosine similarity with the mean, or
-                      negative Euclidean distance to it
+  nearest class mean: per-class sums and counts; cosine similarity with the mean, negative
+                      Euclidean distance to it, or negative Mahalanobis distance under the shared
+                      within-class covariance S = sum_c sum_(x in c) (x - mu_c)(x - mu_c)^T / max(N - C, 1),
+                      used as S + lambda I with lambda = shrink * trace(S) / d (1 when S is zero)
   RanPAC:             h = ReLU(W x) with W the seeded SplitMix64/Box-Muller matrix (float32),
                       G = sum h h^T, C[:, c] = sum of h over class c, lambda = ridge * trace(G) / M,
                       weights = solve(G + lambda I, C) (numpy.linalg.solve, LU), scores = h^T weights
 
 Run as a script it writes the golden that PipelineNodesTests/PrototypeHeadTests checks
 (Tests/PipelineNodesTests/Golden/prototype-head.json): a seeded toy set of 3 classes in 16-d
-with examples and queries, and every score under both metrics and RanPAC (M = 32, seed 7).
+with examples and queries, and every score under the three metrics (Mahalanobis with shrink 0.1)
+and RanPAC (M = 32, seed 7).
 The benchmark (scripts/continual-bench) imports `projection` and `ranpac_scores` to check the
 Swift head's predictions against this code on the real features.
 """
@@ -49,7 +52,7 @@ def projection(inputs, outputs, seed):
     return w.reshape(outputs, inputs)
 
 
-def ncm_scores(train_x, train_y, queries, metric):
+def ncm_scores(train_x, train_y, queries, metric, shrink=0.1):
     classes = sorted(set(train_y))
     x = np.asarray(train_x, dtype=np.float64)
     y = np.asarray(train_y)
@@ -58,6 +61,15 @@ def ncm_scores(train_x, train_y, queries, metric):
     q = np.asarray(queries, dtype=np.float64)
     if metric == "cosine":
         s = (q @ sums.T) / (np.linalg.norm(q, axis=1)[:, None] * np.linalg.norm(sums, axis=1)[None, :])
+    elif metric == "mahalanobis":
+        means = sums / counts[:, None]
+        centred = x - means[[classes.index(c) for c in y]]
+        cov = centred.T @ centred / max(len(x) - len(classes), 1)
+        trace = np.trace(cov)
+        lam = shrink * trace / x.shape[1] if trace > 0 else 1.0
+        inv = np.linalg.inv(cov + lam * np.eye(x.shape[1]))
+        diff = q[:, None, :] - means[None, :, :]
+        s = -np.sqrt(np.einsum("qcd,de,qce->qc", diff, inv, diff))
     else:
         means = sums / counts[:, None]
         s = -np.sqrt(((q[:, None, :] - means[None, :, :]) ** 2).sum(axis=2))
@@ -96,9 +108,10 @@ def main():
     ty = [e["label"] for e in examples]
     qx = [q["features"] for q in queries]
     golden = {"about": "made by scripts/continual/head_reference.py (numpy float64)", "examples": examples, "queries": queries}
-    for metric in ["cosine", "euclidean"]:
+    for metric in ["cosine", "euclidean", "mahalanobis"]:
         classes, s = ncm_scores(tx, ty, qx, metric)
         golden[f"ncm_{metric}"] = {"classes": classes, "scores": s.tolist()}
+    golden["ncm_mahalanobis"]["shrink"] = 0.1
     classes, s = ranpac_scores(tx, ty, qx, 32, 7, 0.01)
     golden["ranpac"] = {"classes": classes, "scores": s.tolist(), "projection": 32, "seed": 7, "ridge": 0.01,
                         "w_first": [float(v) for v in projection(dim, 32, 7).ravel()[:8]]}

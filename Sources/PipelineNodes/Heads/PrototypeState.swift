@@ -9,6 +9,9 @@ public struct PrototypeState: Sendable {
         case cosine
         /// Negative Euclidean distance to the class mean.
         case euclidean
+        /// Negative Mahalanobis distance to the class mean under the classes' shared covariance
+        /// (`PooledCovariance`).
+        case mahalanobis
     }
 
     public struct ClassSum: Sendable, Equatable {
@@ -20,18 +23,24 @@ public struct PrototypeState: Sendable {
     public private(set) var classes: [String: ClassSum] = [:]
     public private(set) var examples = 0
     public private(set) var ridge: RidgeHead?
+    public private(set) var covariance: PooledCovariance?
     /// Each class's sum as Doubles, made when first needed after a change.
     private var rounded: [String: [Double]] = [:]
     private let ridgeFactory: (@Sendable (Int) -> RidgeHead)?
+    /// The shrinkage of the shared covariance, when the Mahalanobis metric needs one.
+    private let covarianceShrink: Double?
 
-    /// `ridge` makes RanPAC's head for a feature width (nil: nearest class mean only).
-    public init(ridge: (@Sendable (Int) -> RidgeHead)? = nil) {
+    /// `ridge` makes RanPAC's head for a feature width (nil: nearest class mean only);
+    /// `covarianceShrink` keeps the shared covariance the Mahalanobis metric needs.
+    public init(ridge: (@Sendable (Int) -> RidgeHead)? = nil, covarianceShrink: Double? = nil) {
         ridgeFactory = ridge
+        self.covarianceShrink = covarianceShrink
     }
 
-    /// An empty state that makes its RanPAC part like `other`'s.
+    /// An empty state that makes its RanPAC and covariance parts like `other`'s.
     public init(rebuilding other: PrototypeState) {
         ridgeFactory = other.ridgeFactory
+        covarianceShrink = other.covarianceShrink
     }
 
     /// Checks that `features` can be added or scored; the error names `item`.
@@ -51,6 +60,7 @@ public struct PrototypeState: Sendable {
         if dimension == nil {
             dimension = d
             ridge = ridgeFactory?(d)
+            covariance = covarianceShrink.map { PooledCovariance(dimension: d, shrink: $0) }
         }
         var entry = classes[example.label] ?? ClassSum(sum: ExactSum(dimension: d), count: 0)
         entry.sum.add(example.features)
@@ -59,10 +69,21 @@ public struct PrototypeState: Sendable {
         rounded[example.label] = nil
         examples += 1
         ridge?.add(example.features, label: example.label)
+        covariance?.add(example.features)
     }
 
     /// Nearest-class-mean scores for `x`, best first (ties by class name).
     public mutating func ncmScores(_ x: [Float], metric: Metric) -> [(label: String, score: Double)] {
+        if metric == .mahalanobis {
+            guard covariance != nil else { return [] }
+            // By name: the scatter subtracts the classes in this order, so a rebuilt head scores alike.
+            let sums = classes.sorted { $0.key < $1.key }.map { label, entry in
+                let sum = rounded[label] ?? entry.sum.values
+                rounded[label] = sum
+                return (label: label, sum: sum, count: entry.count)
+            }
+            return Self.ranked(covariance!.scores(x, classes: sums))
+        }
         let xd = x.map(Double.init)
         let xNorm = xd.reduce(0) { $0 + $1 * $1 }.squareRoot()
         var out: [(String, Double)] = []
@@ -86,6 +107,8 @@ public struct PrototypeState: Sendable {
                     d2 += diff * diff
                 }
                 out.append((label, -d2.squareRoot()))
+            case .mahalanobis:
+                break  // handled above
             }
         }
         return Self.ranked(out)

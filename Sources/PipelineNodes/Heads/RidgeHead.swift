@@ -25,13 +25,7 @@ public struct RidgeHead: Sendable {
         let h = projection.apply(x)
         let m = width
         let nonzero = h.indices.filter { h[$0] != 0 }
-        gram.withUnsafeMutableBufferPointer { g in
-            for a in nonzero {
-                let ha = h[a]
-                let row = a * m
-                for b in nonzero where b >= a { g[row + b] += ha * h[b] }
-            }
-        }
+        Cholesky.addOuter(h, to: &gram, n: m)
         var sum = classSums[label] ?? [Double](repeating: 0, count: m)
         for a in nonzero { sum[a] += h[a] }
         classSums[label] = sum
@@ -64,40 +58,12 @@ public struct RidgeHead: Sendable {
         let classes = classSums.keys.sorted()
         let k = classes.count
         let lambda = self.lambda
-        // L (lower, row-major) with L·Lᵀ = G + λI, from G's upper triangle.
-        var l = [Double](repeating: 0, count: m * m)
-        l.withUnsafeMutableBufferPointer { lp in
-            gram.withUnsafeBufferPointer { g in
-                for j in 0..<m {
-                    let rj = j * m
-                    var d = g[rj + j] + lambda
-                    for t in 0..<j { d -= lp[rj + t] * lp[rj + t] }
-                    let diag = d > 0 ? d.squareRoot() : 1e-150
-                    lp[rj + j] = diag
-                    for i in (j + 1)..<max(m, j + 1) {
-                        let ri = i * m
-                        var s = g[rj + i]  // G[j][i] = G[i][j] (upper triangle)
-                        for t in 0..<j { s -= lp[ri + t] * lp[rj + t] }
-                        lp[ri + j] = s / diag
-                    }
-                }
-            }
-        }
+        let l = Cholesky.factor(upper: gram, n: m, lambda: lambda)
         // Forward then backward substitution for every class column.
         var w = [Double](repeating: 0, count: m * k)
         for (c, label) in classes.enumerated() {
-            let b = classSums[label]!
-            var y = [Double](repeating: 0, count: m)
-            for i in 0..<m {
-                var s = b[i]
-                for t in 0..<i { s -= l[i * m + t] * y[t] }
-                y[i] = s / l[i * m + i]
-            }
-            for i in stride(from: m - 1, through: 0, by: -1) {
-                var s = y[i]
-                for t in (i + 1)..<max(m, i + 1) { s -= l[t * m + i] * w[t * k + c] }
-                w[i * k + c] = s / l[i * m + i]
-            }
+            let column = Cholesky.backward(l, n: m, Cholesky.forward(l, n: m, classSums[label]!))
+            for i in 0..<m { w[i * k + c] = column[i] }
         }
         return (classes, w)
     }
