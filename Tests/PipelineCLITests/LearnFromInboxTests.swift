@@ -73,7 +73,7 @@ struct LearnFromInboxTests {
         #expect(imageRecords.filter { $0["learned"] as? Bool == true }.count == 2)
         let which = try #require(imageRecords.first { ($0["item"] as? String)?.hasSuffix("/which.jpg") == true }, "\(images)")
         // Ordering between the query and the examples depends on arrival; once both classes
-        // are in, the query's answer is the portrait (cosine 1 with its only example).
+        // are in, the query's answer is the portrait (it is a copy of its only example: distance 0).
         if which["classes"] as? Int == 2 { #expect(which["class"] as? String == "portrait", "\(which)") }
         let state = try PrototypeExample.decode(
             [UInt8](Data(contentsOf: URL(fileURLWithPath: inbox + "/.pipeline/image-head.state"))), path: "image-head.state")
