@@ -156,6 +156,22 @@ struct SchedulerTests {
         #expect(report.contains("edge src.value -> stuck.in: 2/2 FULL"))
     }
 
+    @Test("a slow node working through a batch of items that emit nothing is not reported as stalled")
+    func watchdogSlowBatch() throws {
+        let log = EventLog()
+        let (summary, _) = try runPipeline(
+            """
+            version: 1
+            settings: { watchdog_seconds: 0.5 }
+            nodes:
+              - { id: src, type: gen.sequence, with: { count: 16 } }
+              - { id: slow, type: test.sleep, inputs: { in: src.value }, with: { ms: 150 }, queue: { capacity: 8 } }
+            """, events: log.handler)
+        #expect(summary.succeeded)
+        #expect(summary.seconds > 2)
+        #expect(summary.stalls == 0, "\(log.stalls)")
+    }
+
     @Test("watchdog_action: fail aborts a stalled run")
     func watchdogFail() throws {
         let (summary, _) = try runPipeline(

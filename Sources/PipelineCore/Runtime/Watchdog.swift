@@ -39,9 +39,18 @@ final class Watchdog: @unchecked Sendable {
             reported = false
             return
         }
-        guard !reported, Double(now - lastChange) / 1e9 >= seconds else { return }
+        let stalledFor = Double(now - lastChange) / 1e9
+        guard !reported, stalledFor >= seconds else { return }
+        let snapshot = run.snapshot()
+        // `progress` counts a batch once, when a copy takes it: a slow node working through a
+        // batch of items whose results go nowhere (failures, a sink) moves no counter. A copy
+        // that began its current item since the last change is not stalled.
+        if snapshot.copies.contains(where: { $0.state == "processing" && $0.seconds < stalledFor - 0.01 }) {
+            lastChange = now
+            return
+        }
         reported = true
-        let report = Self.describe(run.snapshot(), stalledFor: Double(now - lastChange) / 1e9)
+        let report = Self.describe(snapshot, stalledFor: stalledFor)
         run.stalled(report)
         if action == .fail { run.abort(reason: "watchdog: \(report.split(separator: "\n").first ?? "")") }
     }
