@@ -161,7 +161,7 @@ PL_VNNI static inline __m256i q4_nibbles(const uint8_t *q) {
 
 // One x8 group against one activation column (decode). `ad`/`as`: the column's block scales
 // (and Q8_1 sums) as floats.
-PL_VNNI static void x8_group_vnni(int type, const uint8_t *w, const uint8_t *a, const float *ad, const float *as, int nb,
+PL_VNNI void pl_x8_group_vnni(int type, const uint8_t *w, const uint8_t *a, const float *ad, const float *as, int nb,
                                   float *out) {
     const int bb = type == 3 ? 160 : 272, ab = type == 3 ? 36 : 34;
     __m256 acc[8];
@@ -194,7 +194,7 @@ PL_VNNI static void x8_group_vnni(int type, const uint8_t *w, const uint8_t *a, 
 }
 
 // One x8 group against four activation columns (prompt chunks): as quant_x8.c's x8_cols4.
-PL_VNNI static void x8_cols4_vnni(int type, const uint8_t *w, const uint8_t *const a[4], const float *const ad[4],
+PL_VNNI void pl_x8_cols4_vnni(int type, const uint8_t *w, const uint8_t *const a[4], const float *const ad[4],
                                   const float *const as[4], int nb, float *table, float out[4][8]) {
     const int bb = type == 3 ? 160 : 272, ab = type == 3 ? 36 : 34, qoff = type == 3 ? 32 : 16;
     __m256 mins[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -241,50 +241,4 @@ PL_VNNI static void x8_cols4_vnni(int type, const uint8_t *w, const uint8_t *con
             for (int r = 0; r < 8; r++) out[c][r] += m8[r];
         }
     }
-}
-
-PL_VNNI int pl_matvec_x8_vnni(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
-                              int out_stride) {
-    if ((type != 3 && type != 8) || n % 32) return 0;
-    const int nb = n / 32, bb = type == 3 ? 160 : 272, ab = type == 3 ? 36 : 34;
-    const size_t group_bytes = (size_t)nb * bb;
-    float stack[2 * 4 * 64];
-    float *scales = (size_t)ncols * nb <= 4 * 64 ? stack : malloc(sizeof(float) * 2 * (size_t)ncols * nb);
-    if (!scales) return 0;
-    float *sums = scales + (size_t)ncols * nb;
-    for (int c = 0; c < ncols; c++) {
-        const uint8_t *ac = (const uint8_t *)a + (size_t)c * a_stride;
-        for (int b = 0; b < nb; b++) {
-            scales[c * nb + b] = h2f_scalar((uint16_t)(ac[b * ab] | ac[b * ab + 1] << 8));
-            if (type == 3) sums[c * nb + b] = h2f_scalar((uint16_t)(ac[b * ab + 2] | ac[b * ab + 3] << 8));
-        }
-    }
-    float *table = ncols >= 4 ? aligned_alloc(32, sizeof(float) * 32 * ((size_t)nb + 1)) : NULL;
-    if (ncols >= 4 && !table) {
-        if (scales != stack) free(scales);
-        return 0;
-    }
-    float tmp[8], tmp4[4][8];
-    for (int g = 0; g < groups; g++) {
-        const uint8_t *wg = (const uint8_t *)w + g * group_bytes;
-        int c0 = 0;
-        for (; c0 + 4 <= ncols; c0 += 4) {
-            const uint8_t *acs[4];
-            const float *ads[4], *ass[4];
-            for (int c = 0; c < 4; c++) {
-                acs[c] = (const uint8_t *)a + (size_t)(c0 + c) * a_stride;
-                ads[c] = scales + (c0 + c) * nb;
-                ass[c] = sums + (c0 + c) * nb;
-            }
-            x8_cols4_vnni(type, wg, acs, ads, ass, nb, table, tmp4);
-            for (int c = 0; c < 4; c++) memcpy(out + (size_t)(c0 + c) * out_stride + g * 8, tmp4[c], sizeof tmp);
-        }
-        for (int c = c0; c < ncols; c++) {
-            x8_group_vnni(type, wg, (const uint8_t *)a + (size_t)c * a_stride, scales + c * nb, sums + c * nb, nb, tmp);
-            memcpy(out + (size_t)c * out_stride + g * 8, tmp, sizeof tmp);
-        }
-    }
-    if (scales != stack) free(scales);
-    free(table);
-    return 1;
 }

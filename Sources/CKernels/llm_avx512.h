@@ -34,9 +34,11 @@ void pl_attention_head_avx512(const float *q, const uint16_t *keys, int key_stri
 // True where this thread takes the AVX-512 path and the CPU has AVX-512 VNNI.
 static inline int pl_use_avx512_vnni(void) { return pl_use_avx512() && (pl_cpu_features() & PL_CPU_AVX512VNNI); }
 
-// pl_matvec_x8 for Q4_1 (type 3) and Q8_0 (type 8) with vpdpbusd for the integer products:
-// every output bit-identical to the AVX2 kernel's. 0 for other types (the caller goes on).
-int pl_matvec_x8_vnni(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
-                      int out_stride);
+// pl_matvec_x8's two kernels for Q4_1 (type 3) and Q8_0 (type 8) with vpdpbusd for the integer
+// products, every output bit-identical to the AVX2 kernels' (quant_x8.c's driver runs either pair):
+// one x8 group against one activation column, and against four (`table`: the driver's scratch).
+void pl_x8_group_vnni(int type, const uint8_t *w, const uint8_t *a, const float *ad, const float *as, int nb, float *out);
+void pl_x8_cols4_vnni(int type, const uint8_t *w, const uint8_t *const a[4], const float *const ad[4],
+                      const float *const as[4], int nb, float *table, float out[4][8]);
 
 #endif

@@ -298,10 +298,20 @@ AVX2 static void q4_K_x8_matvec(const uint8_t *w, int groups, const uint8_t *a, 
     }
 }
 
+typedef void (*x8_cols4_fn)(int type, const uint8_t *w, const uint8_t *const a[4], const float *const ad[4],
+                            const float *const as[4], int nb, float *table, float out[4][8]);
+typedef void (*x8_group_fn)(int type, const uint8_t *w, const uint8_t *a, const float *ad, const float *as, int nb,
+                            float *out);
+
+// One x8 group against one activation column, either type (the one-column kernels above).
+AVX2 static void x8_group(int type, const uint8_t *w, const uint8_t *a, const float *ad, const float *as, int nb, float *out) {
+    if (type == 3) q4_1x8_group(w, a, ad, as, nb, out);
+    else q8_0x8_group(w, a, ad, nb, out);
+}
+
 int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out,
                  int out_stride) {
     if (!pl_use_avx2()) return 0;
-    if (pl_use_avx512_vnni() && pl_matvec_x8_vnni(type, w, groups, a, a_stride, ncols, n, out, out_stride)) return 1;
     if (type == 12) {
         if (n % 256) return 0;
         if (pl_q4_K_x8_matvec_avx512(w, groups, a, a_stride, ncols, n, out, out_stride)) return 1;
@@ -310,6 +320,10 @@ int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_strid
     }
     const int nb = n / 32, bb = pl_x8_block_bytes(type);
     if (!bb) return 0;
+    // The kernels: vpdpbusd where this thread takes the AVX-512 path and the CPU has VNNI (same bits).
+    const int vnni = pl_use_avx512_vnni() && n % 32 == 0;
+    x8_cols4_fn cols4 = vnni ? pl_x8_cols4_vnni : x8_cols4;
+    x8_group_fn group = vnni ? pl_x8_group_vnni : x8_group;
     const size_t group_bytes = (size_t)nb * bb;
     const int ab = type == 3 ? 36 : 34;
     // The activations' f16 scales (and Q8_1 sums) as floats, converted once for all groups.
@@ -342,13 +356,11 @@ int pl_matvec_x8(int type, const void *w, int groups, const void *a, int a_strid
                 ads[c] = scales + (c0 + c) * nb;
                 ass[c] = sums + (c0 + c) * nb;
             }
-            x8_cols4(type, wg, acs, ads, ass, nb, table, tmp4);
+            cols4(type, wg, acs, ads, ass, nb, table, tmp4);
             for (int c = 0; c < 4; c++) memcpy(out + (size_t)(c0 + c) * out_stride + g * 8, tmp4[c], sizeof tmp);
         }
         for (int c = c0; c < ncols; c++) {
-            const uint8_t *ac = (const uint8_t *)a + (size_t)c * a_stride;
-            if (type == 3) q4_1x8_group(wg, ac, scales + c * nb, sums + c * nb, nb, tmp);
-            else q8_0x8_group(wg, ac, scales + c * nb, nb, tmp);
+            group(type, wg, (const uint8_t *)a + (size_t)c * a_stride, scales + c * nb, sums + c * nb, nb, tmp);
             memcpy(out + (size_t)c * out_stride + g * 8, tmp, sizeof tmp);
         }
     }
