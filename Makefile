@@ -26,7 +26,7 @@ demo: setup build
 ## Setup, then every test: unit and integration tests, and the custom-node walk-through.
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --xunit-output .build/test-results.xml
 	scripts/test-custom-node
 
 ## Benchmarks (print ratios against the anchor measured in the same run).
