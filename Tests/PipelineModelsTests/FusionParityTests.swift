@@ -9,7 +9,7 @@ import Testing
 @Suite("Fusion connectors")
 struct FusionParityTests {
     static var folder: String { goldenFolder + "/fusion" }
-    static let projectors = ["projector-small", "projector-odd", "projector-lite0"]
+    static let projectors = ["projector-small", "projector-odd", "projector-lite0", "projector-positions"]
     static let resamplers = ["resampler-plain", "resampler-gated", "resampler-one-query", "resampler-lite0"]
 
     /// A golden's tokens and expected output.
@@ -60,6 +60,15 @@ struct FusionParityTests {
         #expect(width.description.contains("[29, 29]") && width.description.contains("[576]"))
         #expect(p.widthProblem(model: "x", width: 29) == nil)
         #expect(p.tokenProblem(source: "EfficientNet", width: 1280)?.description.contains("1280") == true)
+    }
+
+    @Test("a projector with learned positions takes exactly that many tokens; another count is an error naming both")
+    func positionCount() throws {
+        let p = try FusionProjector(path: Self.folder + "/projector-positions.safetensors")
+        #expect(p.positions == 13)
+        let error = try #require(throws: FusionError.self) { try p([Float](repeating: 0, count: 12 * 37), count: 12) }
+        #expect(error.description.contains("13 tokens") && error.description.contains("12 tokens"))
+        #expect(try FusionProjector(path: Self.folder + "/projector-odd.safetensors").positions == 0)
     }
 
     @Test("a resampler file read as a projector (and the reverse) is a clear error")

@@ -29,6 +29,8 @@ CASES = [
     ("resampler-gated", "resampler", 40, 24, 31, dict(dim=48, queries=8, layers=2, heads=3, gated=True)),
     ("resampler-one-query", "resampler", 17, 11, 3, dict(dim=20, queries=1, layers=2, heads=2, gated=True)),
     ("resampler-lite0", "resampler", 1280, 64, 49, dict(dim=64, queries=16, layers=2, heads=8, gated=False)),
+    # appended (the cases above keep their random streams): a projector with learned positions
+    ("projector-positions", "projector", 37, 29, 13, dict(positions=13)),
 ]
 
 
@@ -37,8 +39,11 @@ def main():
     torch.manual_seed(2026)
     for name, kind, d_in, width, count, extra in CASES:
         if kind == "projector":
-            m = Projector(d_in, width)
+            m = Projector(d_in, width, extra.get("positions", 0))
             meta = {"connector": "projector"}
+            if m.position is not None:
+                with torch.no_grad():
+                    m.position.normal_(0, 1)  # a fresh one is zero: it would test nothing
         else:
             m = Resampler(d_in, width, extra["dim"], extra["queries"], extra["layers"], extra["heads"], extra["gated"])
             meta = {"connector": "resampler", "heads": str(extra["heads"])}

@@ -302,16 +302,28 @@ class Llama(nn.Module):
 # ---------------------------------------------------------------- connectors
 
 class Projector(nn.Module):
-    """LLaVA's mlp2x_gelu: Linear(in -> width), GELU (erf), Linear(width -> width), per token.
-    safetensors names: fc1.weight [width, in], fc1.bias [width], fc2.weight [width, width], fc2.bias [width]."""
+    """LLaVA's mlp2x_gelu: Linear(in -> width), GELU (erf), Linear(width -> width), per token;
+    optionally plus a learned vector per token position (positions > 0), so each output says which
+    cell of the encoder's map it came from (a CNN's map carries little of that in its values, and
+    the frozen LLM sees the prefix only through RoPE's relative positions).
+    safetensors names: fc1.weight [width, in], fc1.bias [width], fc2.weight [width, width], fc2.bias [width],
+    position [positions, width] (only with positions)."""
 
-    def __init__(self, in_dim, width):
+    def __init__(self, in_dim, width, positions=0):
         super().__init__()
         self.fc1 = nn.Linear(in_dim, width)
         self.fc2 = nn.Linear(width, width)
+        if positions:
+            self.position = nn.Parameter(torch.zeros(positions, width))
+        else:
+            self.position = None
 
     def forward(self, tokens):
-        return self.fc2(F.gelu(self.fc1(tokens)))
+        y = self.fc2(F.gelu(self.fc1(tokens)))
+        if self.position is not None:
+            assert tokens.shape[-2] == self.position.shape[0], f"{tokens.shape[-2]} tokens, {self.position.shape[0]} positions"
+            y = y + self.position
+        return y
 
 
 class ResamplerLayer(nn.Module):

@@ -1,15 +1,21 @@
 import PipelineTensor
 
 /// LLaVA's `mlp2x_gelu` connector: every token goes through Linear(in → width), the exact
-/// (erf) GELU and Linear(width → width); `count` tokens give `count` vectors.
+/// (erf) GELU and Linear(width → width); `count` tokens give `count` vectors. With a `position`
+/// tensor, token i's vector also gets learned row i added (which cell of the encoder's map it
+/// came from); such a projector takes exactly that many tokens.
 ///
 /// safetensors names (PyTorch layout, float32): `fc1.weight [width, in]`, `fc1.bias [width]`,
-/// `fc2.weight [width, width]`, `fc2.bias [width]` — `scripts/fusion/fusion_common.py`'s
-/// `Projector` state dict. The widths come from the file.
+/// `fc2.weight [width, width]`, `fc2.bias [width]`, optional `position [count, width]` —
+/// `scripts/fusion/fusion_common.py`'s `Projector` state dict. The widths come from the file.
 public struct FusionProjector: FusionConnector {
     public let path: String
     let fc1: TransformerLinear
     let fc2: TransformerLinear
+    /// Learned per-position vectors `[positions, outputWidth]`, or nil.
+    let position: [Float]?
+    /// How many tokens the learned positions cover (0 without them).
+    public let positions: Int
 
     public var inputWidth: Int { fc1.inFeatures }
     public var outputWidth: Int { fc2.outFeatures }
@@ -27,12 +33,25 @@ public struct FusionProjector: FusionConnector {
         }
         fc1 = try TransformerLinear(file, "fc1", out: w1.shape[0], in: w1.shape[1])
         fc2 = try TransformerLinear(file, "fc2", out: w2.shape[0], in: w2.shape[1])
+        if let p = file.tensors["position"] {
+            guard p.shape.count == 2, p.shape[0] > 0, p.shape[1] == w2.shape[0] else {
+                throw FusionError.badWeights(path: path, reason: "position \(p.shape) must be [count, \(w2.shape[0])] (fc2.weight \(w2.shape)'s outputs)")
+            }
+            position = try file.floats("position", shape: p.shape)
+            positions = p.shape[0]
+        } else {
+            position = nil
+            positions = 0
+        }
     }
 
     public func outputCount(tokens count: Int) -> Int { count }
 
     public func callAsFunction(_ tokens: [Float], count: Int) throws -> [Float] {
         try checkTokens(tokens, count: count)
+        if position != nil, count != positions {
+            throw FusionError.badTokens(reason: "\(path): the projector has learned positions for \(positions) tokens (position [\(positions), \(outputWidth)]) but the input has \(count) tokens (an image of another size?)")
+        }
         var hidden = [Float](repeating: 0, count: count * fc1.outFeatures)
         var out = [Float](repeating: 0, count: count * outputWidth)
         tokens.withUnsafeBufferPointer { x in
@@ -40,6 +59,9 @@ public struct FusionProjector: FusionConnector {
                 fc1.applyGELU(x.baseAddress!, rows: count, into: h.baseAddress!)
                 out.withUnsafeMutableBufferPointer { y in fc2.apply(h.baseAddress!, rows: count, into: y.baseAddress!) }
             }
+        }
+        if let position {
+            for i in out.indices { out[i] += position[i] }
         }
         return out
     }
