@@ -1,6 +1,6 @@
 import Foundation
 import PipelineCore
-import PipelineNodes
+@testable import PipelineNodes
 import Testing
 
 @Suite("source.files")
@@ -192,5 +192,17 @@ struct SequenceSourceTests {
         let node = try NodeHarness(builtin("gen.sequence"), options: ["count": 5])
         node.stopping = true
         #expect(throws: RunStopping.self) { try node.run() }
+    }
+
+    @Test("item ids are PREFIX + the index, as String(index) writes it (its own formatting)")
+    func itemIDs() throws {
+        let out = try NodeHarness(builtin("gen.sequence"), options: ["count": .int(12), "prefix": .string("frame-")]).run()
+        #expect(out.map(\.item) == (0..<12).map { "frame-\($0)" })
+        #expect(out.map(\.value) == (0..<12).map { .int($0) })
+        let empty = try NodeHarness(builtin("gen.sequence"), options: ["count": .int(3), "prefix": .string("")]).run()
+        #expect(empty.map(\.item) == ["0", "1", "2"])
+        for n in [0, 9, 10, 99, 100, 12345, 1 << 40, Int.max, -1, -10, Int.min] {
+            #expect(SequenceSource.id(Array("n".utf8), n) == "n" + String(n))
+        }
     }
 }

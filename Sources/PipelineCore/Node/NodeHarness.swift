@@ -114,8 +114,8 @@ public final class NodeHarness {
 
     private func collect(_ input: NodeInput?, _ body: (() throws -> Void)? = nil) throws -> [Emitted] {
         recorder.emitted = []
-        output.currentInput = input?.item == nil ? nil : input
-        defer { output.currentInput = nil }
+        output.setCurrent(input?.packet(at: 0))
+        defer { output.setCurrent(nil) }
         if let body {
             try body()
         } else {

@@ -23,7 +23,25 @@ public struct RunStopping: Error, Sendable {}
 public final class NodeOutput {
     let portNames: [String]
     private let router: any PacketRouter
-    var currentInput: NodeInput?
+    /// The first input packet of the `process` call running now (nil between calls, and for a
+    /// source): its item, sequence and timestamp are what an `emit` inherits. Set by the
+    /// scheduler per call without copying the input (no reference counting per call); the item
+    /// is kept alive by the batch the call's input came from.
+    unowned(unsafe) private(set) var currentItem: Item?
+    private(set) var currentSequence = 0
+    private(set) var currentTimestamp: Double?
+
+    /// Starts a `process` call on `packet` (the input's first packet), or ends one (nil).
+    @inline(__always) func setCurrent(_ packet: borrowing Packet?) {
+        switch packet {
+        case .some(let p):
+            currentItem = p.item
+            currentSequence = p.sequence
+            currentTimestamp = p.timestamp
+        case .none:
+            currentItem = nil
+        }
+    }
     /// The item a source is emitting, held open until it moves on to another.
     private(set) var openItem: Item?
     /// The item an `ItemCollector` is ending, during `itemEnded`.
@@ -40,12 +58,12 @@ public final class NodeOutput {
     /// Emits a value for the item being processed.
     public func emit(_ value: Value, to port: String? = nil, sequence: Int? = nil, timestamp: Double? = nil) throws {
         let index = try portIndex(port)
-        if let base = currentInput?.packet(at: 0) {
+        if let item = currentItem {
             router.route(
                 port: index,
                 packet: Packet(
-                    value: value, item: base.item, sequence: sequence ?? base.sequence,
-                    timestamp: timestamp ?? base.timestamp))
+                    value: value, item: item, sequence: sequence ?? currentSequence,
+                    timestamp: timestamp ?? currentTimestamp))
         } else if let endingItem {
             router.route(
                 port: index, packet: Packet(value: value, item: endingItem, sequence: sequence ?? 0, timestamp: timestamp))
@@ -86,7 +104,7 @@ public final class NodeOutput {
     /// Records that a sink published a file for the item being processed (reported with the
     /// item's outcome; the watch ledger stores it).
     public func published(_ path: String) {
-        (currentInput?.item ?? endingItem ?? openItem)?.published(path)
+        (currentItem ?? endingItem ?? openItem)?.published(path)
     }
 
     /// Says the item a source was emitting is complete, so it can finish as soon as its
@@ -103,11 +121,15 @@ public final class NodeOutput {
         openItem = nil
     }
 
-    private func portIndex(_ port: String?) throws -> Int {
+    @inline(__always) private func portIndex(_ port: String?) throws -> Int {
         guard let port else {
             guard !portNames.isEmpty else { throw NodeError("this node has no output ports") }
             return 0
         }
+        return try portIndex(named: port)
+    }
+
+    private func portIndex(named port: String) throws -> Int {
         if portNames.count == 1, portNames[0] == port { return 0 }
         guard let i = portNames.firstIndex(of: port) else {
             throw NodeError("no output port '\(port)' (ports: \(portNames.joined(separator: ", ")))")

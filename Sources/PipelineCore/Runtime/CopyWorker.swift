@@ -1,20 +1,22 @@
 import Dispatch
 import Synchronization
 
-/// What one copy is doing, for the watchdog.
+/// What one copy is doing, for the watchdog: a snapshot of its `CopyActivityBoard`.
 struct CopyActivity: Sendable {
-    enum State: String, Sendable {
+    enum State: Int, Sendable {
         case starting, waiting, processing, pushing, finished
+
+        var name: String { ["starting", "waiting", "processing", "pushing", "finished"][rawValue] }
     }
     var state: State = .starting
     /// Coarse monotonic nanoseconds when the state began.
     var since: UInt64 = MonotonicClock.coarse()
-    /// The batch being processed (set once per batch) and the input within it, so a call
-    /// costs no reference counting to record.
+    /// The batch being processed and the input within it.
     var batch: [NodeInput.Storage] = []
-    var index = 0
-    /// A source's item, when it has no batch.
+    var index = -1
+    /// The item a collector is ending, when it is not an input of the batch.
     var item: Item?
+    /// The edge a pushing copy waits on.
     var edge: Int?
 
     /// The item of the input being processed, if any.
@@ -28,6 +30,53 @@ struct CopyActivity: Sendable {
             }
         }
         return item
+    }
+}
+
+/// Where a copy posts what it is doing. The per-call part (state, since, the input's index in
+/// its batch) is three relaxed atomic stores, no lock, because it is written for every input;
+/// what changes once per batch or per wait (the batch, a collector's item, the edge waited on)
+/// sits behind a mutex. A snapshot may see a call's state a moment late; the watchdog judges
+/// over seconds. `since` is stored before the state, so a reader that sees a new state sees
+/// its time (or a later one).
+final class CopyActivityBoard: Sendable {
+    private let stateAndIndex = Atomic<Int>(0)  // state in the low 3 bits, index + 1 above
+    private let sinceNanos = Atomic<UInt64>(MonotonicClock.coarse())
+    private let shared = Mutex<(batch: [NodeInput.Storage], item: Item?, edge: Int?)>(([], nil, nil))
+
+    @inline(__always) func post(_ state: CopyActivity.State, index: Int = -1, since: UInt64 = MonotonicClock.coarse()) {
+        sinceNanos.store(since, ordering: .relaxed)
+        stateAndIndex.store(state.rawValue | ((index + 1) << 3), ordering: .releasing)
+    }
+
+    var state: CopyActivity.State { CopyActivity.State(rawValue: stateAndIndex.load(ordering: .acquiring) & 7)! }
+    var since: UInt64 { sinceNanos.load(ordering: .relaxed) }
+
+    /// The batch whose inputs `post(.processing, index:)` points into (empty between batches).
+    func setBatch(_ batch: [NodeInput.Storage]) {
+        shared.withLock { $0.batch = batch }
+    }
+
+    func setItem(_ item: Item?) {
+        shared.withLock { $0.item = item }
+    }
+
+    func setEdge(_ edge: Int?) {
+        shared.withLock { $0.edge = edge }
+    }
+
+    func snapshot() -> CopyActivity {
+        shared.withLock { s in
+            let packed = stateAndIndex.load(ordering: .acquiring)
+            var a = CopyActivity()
+            a.state = CopyActivity.State(rawValue: packed & 7)!
+            a.index = (packed >> 3) - 1
+            a.since = sinceNanos.load(ordering: .relaxed)
+            a.batch = s.batch
+            a.item = s.item
+            a.edge = a.state == .pushing ? s.edge : nil
+            return a
+        }
     }
 }
 
@@ -55,6 +104,8 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     private var flushAt: [Int] = []
     /// Output port -> indices into `buffers` (a copy of the runner's table).
     private var portEdges: [[Int]] = []
+    /// Per output port: its one edge, or -1 (none, or several).
+    private var singleEdge: [Int] = []
     /// Per outgoing edge: the collector regions of its target (packets sent there count in them).
     private var edgeRegions: [[Int]] = []
     private var anyEdgeRegions = false
@@ -67,7 +118,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     let isSource: Bool
     /// Where this copy stands with the pool (`Schedule`); see `wake`.
     let schedule = Atomic<Int>(Schedule.idle)
-    let activity = Mutex(CopyActivity())
+    let activity = CopyActivityBoard()
 
     // Per-copy counters, read after the run (no sharing while it runs).
     var packetsIn = 0
@@ -112,16 +163,25 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
 
     func route(port: Int, packet: Packet) {
         packetsOut += 1
-        let targets = portEdges[port]
-        guard !targets.isEmpty else { return }
-        packet.item.retain(targets.count)
         var full = false
-        for t in targets {
-            if anyEdgeRegions {
-                for r in edgeRegions[t] { packet.item.enterRegion(r) }
+        let single = singleEdge[port]
+        if single >= 0 && !anyEdgeRegions {
+            // One edge from this port (the common case): no table walk.
+            packet.item.retain(1)
+            buffers[single].append(packet)
+            full = buffers[single].count >= flushAt[single]
+        } else {
+            let count = portEdges[port].count
+            guard count > 0 else { return }
+            packet.item.retain(count)
+            for i in 0..<count {
+                let t = portEdges[port][i]
+                if anyEdgeRegions {
+                    for r in edgeRegions[t] { packet.item.enterRegion(r) }
+                }
+                buffers[t].append(packet)
+                full = full || buffers[t].count >= flushAt[t]
             }
-            buffers[t].append(packet)
-            full = full || buffers[t].count >= flushAt[t]
         }
         // A source hands every packet over at once. Holding them back for a batch only pays
         // when more follow at once, and a held packet could only leave at the source's next
@@ -155,17 +215,11 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     /// `busyNanos`, and the activity the wait interrupted is restored after it.
     func waitingForRoom<T>(edge: Int, _ wait: () -> T) -> T {
         let start = MonotonicClock.now()
-        let before = activity.withLock { a in
-            let saved = (a.state, a.since, a.edge)
-            a.state = .pushing
-            a.since = MonotonicClock.coarse()
-            a.edge = edge
-            return saved
-        }
+        let before = (activity.state, activity.since)
+        activity.setEdge(edge)
+        activity.post(.pushing)
         let result = wait()
-        activity.withLock { a in
-            if a.state == .pushing { (a.state, a.since, a.edge) = before }
-        }
+        if activity.state == .pushing { activity.post(before.0, since: before.1) }
         pushNanos += MonotonicClock.now() - start
         return result
     }
@@ -173,6 +227,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     /// Sets up the routing tables; called once for every copy before the run starts.
     func prepare() {
         portEdges = runner.portEdges
+        singleEdge = portEdges.map { $0.count == 1 ? $0[0] : -1 }
         buffers = Array(repeating: [], count: runner.outEdges.count)
         flushAt = runner.outEdges.map { min(Self.flushSize, $0.target.inbox!.lanes[$0.lane].capacity) }
         edgeRegions = runner.outEdges.map(\.target.regions)
@@ -182,7 +237,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     /// A source copy's whole life, on its own thread: its one `process` call, then `finish`.
     func start() {
         timed {
-            invoke(NodeInput(storage: .none, portNames: []), item: nil, at: 0)
+            invoke(NodeInput(storage: .none, portNames: []), first: nil, at: 0)
             output.closeOpenItem()
         }
         finishCopy()
@@ -200,7 +255,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         run.progress.add(1, ordering: .relaxed)
         ordinal = batch.ordinal
         let inputs = batch.inputs
-        activity.withLock { $0.batch = inputs }
+        activity.setBatch(inputs)
         timed {
             // By index: the element is borrowed, not copied (no retain per input).
             for index in inputs.indices { handle(inputs[index], at: index) }
@@ -208,12 +263,8 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         }
         // Between steps the copy waits: it is not in `process` any more (the watchdog must
         // not name it as the holder of a stalled graph).
-        let now = MonotonicClock.coarse()
-        activity.withLock {
-            $0.batch = []
-            $0.state = .waiting
-            $0.since = now
-        }
+        activity.post(.waiting)
+        activity.setBatch([])
         runner.sequencer?.complete(batch.ordinal)
         ordinal = nil
     }
@@ -221,7 +272,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     /// After the last input: ends what the copy still holds, calls `finish`, closes its lanes.
     func finishCopy() {
         ordinal = nil
-        output.currentInput = nil
+        output.setCurrent(nil)
         // Every lane is closed: nothing more can reach this copy, so what it holds is complete.
         if !run.isAborted && !heldOrder.isEmpty {
             timed {
@@ -259,13 +310,14 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         case .one(let packet):
             packetsIn += 1
             if !packet.item.isFailed {
-                invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: packet.item, at: index)
+                invoke(NodeInput(storage: storage, portNames: runner.inputNames), first: packet, at: index)
             }
             runner.release(packet)
         case .many(let packets):
             packetsIn += packets.count
-            let item = packets[0].item
-            if !item.isFailed { invoke(NodeInput(storage: storage, portNames: runner.inputNames), item: item, at: index) }
+            if !packets[0].item.isFailed {
+                invoke(NodeInput(storage: storage, portNames: runner.inputNames), first: packets[0], at: index)
+            }
             for p in packets { runner.release(p) }
         }
     }
@@ -286,14 +338,9 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         guard let collector, held.removeValue(forKey: ObjectIdentifier(item)) != nil else { return }
         heldOrder.removeAll { $0 === item }
         output.endingItem = item
-        let now = MonotonicClock.coarse()
-        activity.withLock {
-            $0.state = .processing
-            $0.since = now
-            $0.batch = []
-            $0.item = item
-            $0.edge = nil
-        }
+        activity.setBatch([])
+        activity.setItem(item)
+        activity.post(.processing)
         let start = tracing ? MonotonicClock.now() : 0
         do {
             try collector.itemEnded(item, failed: item.isFailed, output)
@@ -308,22 +355,17 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             spans.append(TraceSpan(start: start, duration: MonotonicClock.now() - start, item: item.id))
         }
         output.endingItem = nil
-        activity.withLock { $0.item = nil }
+        activity.setItem(nil)
         // Whatever it emitted must be counted downstream before the hold goes.
         flush()
         for r in runner.holdRegions { item.leaveRegion(r) }
         item.release()
     }
 
-    private func invoke(_ input: NodeInput, item: Item?, at index: Int) {
-        output.currentInput = item == nil ? nil : input
-        let now = MonotonicClock.coarse()
-        activity.withLock {
-            $0.state = .processing
-            $0.since = now
-            $0.index = index
-            $0.edge = nil
-        }
+    private func invoke(_ input: NodeInput, first: borrowing Packet?, at index: Int) {
+        output.setCurrent(first)
+        let item = output.currentItem
+        activity.post(.processing, index: index)
         let start = tracing ? MonotonicClock.now() : 0
         if collector != nil, let item { holdForCollector(item) }
         do {
@@ -347,17 +389,12 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             spans.append(TraceSpan(start: start, duration: MonotonicClock.now() - start, item: item?.id))
         }
         if item != nil { output.closeOpenItem() }
-        output.currentInput = nil
+        output.setCurrent(nil)
     }
 
     @inline(__always) func setActivity(_ state: CopyActivity.State, edge: Int? = nil) {
-        let now = MonotonicClock.coarse()
-        activity.withLock {
-            $0.state = state
-            $0.since = now
-            $0.edge = edge
-            $0.index = -1
-        }
+        if let edge { activity.setEdge(edge) }
+        activity.post(state)
     }
 }
 

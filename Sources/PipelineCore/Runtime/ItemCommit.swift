@@ -33,6 +33,6 @@ extension NodeOutput {
     /// run's item committer writes them with the item's completion record (see `StagedAppend`).
     /// Call only when `NodeContext.itemsAreCommitted()` says a committer exists.
     public func stageAppend(_ bytes: [UInt8], to path: String) {
-        (currentInput?.item ?? endingItem ?? openItem)?.stageAppend(StagedAppend(path: path, bytes: bytes))
+        (currentItem ?? endingItem ?? openItem)?.stageAppend(StagedAppend(path: path, bytes: bytes))
     }
 }

@@ -286,9 +286,9 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         }
         let copies = runners.flatMap { runner in
             runner.copies.map { worker in
-                let a = worker.activity.withLock { $0 }
+                let a = worker.activity.snapshot()
                 return RunSnapshot.CopyState(
-                    node: runner.node.id, copy: worker.copy, state: a.state.rawValue,
+                    node: runner.node.id, copy: worker.copy, state: a.state.name,
                     seconds: Double(coarseNow - min(coarseNow, a.since)) / 1e9, item: a.currentItem?.id,
                     edge: a.edge.map { graph.describe(graph.edges[$0]) })
             }

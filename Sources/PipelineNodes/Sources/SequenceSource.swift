@@ -24,8 +24,33 @@ final class SequenceSource: PipelineNode {
     }
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
+        let prefix = Array(prefix.utf8)
         for i in 0..<count {
-            try output.emit(.int(start + i * step), item: prefix + String(i))
+            try output.emit(.int(start + i * step), item: Self.id(prefix, i))
+        }
+    }
+
+    /// PREFIX + the decimal digits of `index` (as `prefix + String(index)`, without the
+    /// general integer formatting: this runs once per item of a load generator).
+    static func id(_ prefix: [UInt8], _ index: Int) -> String {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for any Int's digits
+        return withUnsafeMutableBytes(of: &digits) { buffer in
+            var n = index.magnitude
+            var at = buffer.count
+            repeat {
+                at -= 1
+                buffer[at] = UInt8(truncatingIfNeeded: 48 + n % 10)
+                n /= 10
+            } while n > 0
+            let sign = index < 0 ? 1 : 0
+            let length = prefix.count + sign + buffer.count - at
+            return String(unsafeUninitializedCapacity: length) { out in
+                var o = 0
+                for b in prefix { out[o] = b; o += 1 }
+                if sign == 1 { out[o] = 45; o += 1 }
+                for k in at..<buffer.count { out[o] = buffer[k]; o += 1 }
+                return o
+            }
         }
     }
 }
