@@ -29,7 +29,7 @@ public final class NodeHarness {
         let ports: [String]
         var stopping = false
         init(ports: [String]) { self.ports = ports }
-        func route(port: Int, packet: Packet) {
+        func route(port: Int, packet: consuming Packet) {
             emitted.append(
                 Emitted(port: ports[port], value: packet.value, item: packet.item.id, sequence: packet.sequence,
                     timestamp: packet.timestamp))

@@ -1,6 +1,6 @@
 /// Where a node's emitted packets go: the scheduler's router in a run, a recorder in the harness.
 protocol PacketRouter: AnyObject {
-    func route(port: Int, packet: Packet)
+    func route(port: Int, packet: consuming Packet)
     func makeItem(id: String) -> Item
     func fail(_ item: Item, message: String)
     /// Keeps an item open while a source emits it (it cannot finish, nor look complete to

@@ -161,14 +161,15 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         runner.inbox?.pushEnd(item, copy: copy)
     }
 
-    func route(port: Int, packet: Packet) {
+    func route(port: Int, packet: consuming Packet) {
         packetsOut += 1
         var full = false
         let single = singleEdge[port]
         if single >= 0 && !anyEdgeRegions {
-            // One edge from this port (the common case): no table walk.
+            // One edge from this port (the common case): no table walk, and the packet moves
+            // into the buffer (no copy).
             packet.item.retain(1)
-            buffers[single].append(packet)
+            buffers[single].append(consume packet)
             full = buffers[single].count >= flushAt[single]
         } else {
             let count = portEdges[port].count
@@ -179,7 +180,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
                 if anyEdgeRegions {
                     for r in edgeRegions[t] { packet.item.enterRegion(r) }
                 }
-                buffers[t].append(packet)
+                buffers[t].append(copy packet)
                 full = full || buffers[t].count >= flushAt[t]
             }
         }
@@ -303,7 +304,7 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         busyNanos += (MonotonicClock.now() - start) &- pushNanos
     }
 
-    private func handle(_ storage: NodeInput.Storage, at index: Int) {
+    @inline(__always) private func handle(_ storage: NodeInput.Storage, at index: Int) {
         switch storage {
         case .none:
             return
