@@ -19,7 +19,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "../.."))
 sys.path.insert(0, HERE)
-from fusion_common import Llama, Projector, layout, load_safetensors  # noqa: E402
+from fusion_common import Llama, layout, load_projector, load_safetensors  # noqa: E402
 
 spec = importlib.util.spec_from_file_location("make_features", os.path.join(HERE, "make-features.py"))
 mf = importlib.util.module_from_spec(spec)
@@ -32,8 +32,7 @@ SAMPLES = ["scene-00001.png", "scene-00002.png", "scene-00003.png", "scene-00004
 def main():
     torch.set_num_threads(2)
     tensors, meta = load_safetensors(WEIGHTS)
-    conn = Projector(tensors["fc1.weight"].shape[1], tensors["fc1.weight"].shape[0])
-    conn.load_state_dict(tensors)
+    conn = load_projector(tensors)
     encoder = mf.load_encoder()
     llm = Llama()
     head, tail, end = layout(llm.tokenizer)

@@ -128,11 +128,10 @@ def cmd_score(args):
 def cmd_pytorch(args):
     import numpy as np
     import torch
-    from fusion_common import Llama, Projector, layout, load_safetensors, read_records
+    from fusion_common import Llama, layout, load_projector, load_safetensors, read_records
     torch.set_num_threads(2)
     tensors, meta = load_safetensors(args.weights)
-    conn = Projector(tensors["fc1.weight"].shape[1], tensors["fc1.weight"].shape[0])
-    conn.load_state_dict(tensors)
+    conn = load_projector(tensors)
     llm = Llama()
     head, tail, end = layout(llm.tokenizer)
     features = np.load(os.path.join(args.data, "features.npy"), mmap_mode="r")

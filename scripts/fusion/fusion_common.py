@@ -326,6 +326,14 @@ class Projector(nn.Module):
         return y
 
 
+def load_projector(tensors):
+    """A Projector with the shapes of a state dict (fc1/fc2, and `position` when present), loaded."""
+    positions = tensors["position"].shape[0] if "position" in tensors else 0
+    conn = Projector(tensors["fc1.weight"].shape[1], tensors["fc1.weight"].shape[0], positions)
+    conn.load_state_dict(tensors)
+    return conn
+
+
 class ResamplerLayer(nn.Module):
     """Pre-norm cross-attention of the queries to the tokens, then a pre-norm MLP, each added
     through an optional tanh gate (Flamingo): x += tanh(gate) * f(x)."""
