@@ -16,6 +16,26 @@ enum CLI {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
+    /// Runs `executable` with `arguments` to its end and returns its exit status and one of its
+    /// streams (standard output, or standard error with `stderr: true`; the other is discarded).
+    static func capture(_ executable: String, _ arguments: [String], stderr: Bool = false) throws -> (status: Int32, text: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        if stderr {
+            process.standardError = pipe
+            process.standardOutput = FileHandle.nullDevice
+        } else {
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+        }
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
     static let binary: String? = {
         let fm = FileManager.default
         if let path = ProcessInfo.processInfo.environment["PIPELINE_BIN"], fm.isExecutableFile(atPath: path) { return path }

@@ -17,16 +17,7 @@ struct CheckSkipsTests {
                 ?? "<testcase classname=\"\(c.0)\" name=\"\(c.1)\" time=\"0.1\" />"
         }
         let xml = try ws.write("results.xml", "<?xml version=\"1.0\"?><testsuites><testsuite name=\"TestResults\">\(rows.joined())</testsuite></testsuites>")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.script)
-        process.arguments = [log, xml]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        return try CLI.capture(Self.script, [log, xml], stderr: true)
     }
 
     @Test("passes allowed skips; fails an unlisted skip, a failure, and a test count the xUnit file does not match")

@@ -16,16 +16,8 @@ struct FuzzCorpusTests {
         let corpus = CLI.repository + "/Tests/FuzzCorpus/" + target
         let seeds = try FileManager.default.contentsOfDirectory(atPath: corpus)
         #expect(!seeds.isEmpty)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: fuzz)
-        process.arguments = [target, corpus]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let (status, text) = try CLI.capture(fuzz, [target, corpus])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("\(target): \(seeds.count) inputs, no crash"), "\(text)")
     }
 }

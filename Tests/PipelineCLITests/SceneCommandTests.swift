@@ -119,15 +119,7 @@ extension SceneCommandTests {
         var arguments = ["--headless", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--user-data-dir=\(ws.path)/profile",
                          "--virtual-time-budget=10000", "--dump-dom", url]
         if geteuid() == 0 { arguments.insert("--no-sandbox", at: 0) }
-        let browser = Process()
-        browser.executableURL = URL(fileURLWithPath: chromium)
-        browser.arguments = arguments
-        let dom = Pipe()
-        browser.standardOutput = dom
-        browser.standardError = FileHandle.nullDevice
-        try browser.run()
-        let text = String(decoding: dom.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        browser.waitUntilExit()
+        let text = try CLI.capture(chromium, arguments).text
         #expect(text.contains("desk: 4 objects, 0 pictures, 0 point sets"), "\(text.suffix(400))")
     }
 }
