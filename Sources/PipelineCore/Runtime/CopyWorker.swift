@@ -34,7 +34,7 @@ struct CopyActivity: Sendable {
 }
 
 /// Where a copy posts what it is doing. The per-call part (state, since, the input's index in
-/// its batch) is three relaxed atomic stores, no lock, because it is written for every input;
+/// its batch) is two atomic stores, no lock, because it is written for every input;
 /// what changes once per batch or per wait (the batch, a collector's item, the edge waited on)
 /// sits behind a mutex. A snapshot may see a call's state a moment late; the watchdog judges
 /// over seconds. `since` is stored before the state, so a reader that sees a new state sees
@@ -51,6 +51,7 @@ final class CopyActivityBoard: Sendable {
 
     var state: CopyActivity.State { CopyActivity.State(rawValue: stateAndIndex.load(ordering: .acquiring) & 7)! }
     var since: UInt64 { sinceNanos.load(ordering: .relaxed) }
+    var index: Int { (stateAndIndex.load(ordering: .acquiring) >> 3) - 1 }
 
     /// The batch whose inputs `post(.processing, index:)` points into (empty between batches).
     func setBatch(_ batch: [NodeInput.Storage]) {
@@ -216,11 +217,11 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     /// `busyNanos`, and the activity the wait interrupted is restored after it.
     func waitingForRoom<T>(edge: Int, _ wait: () -> T) -> T {
         let start = MonotonicClock.now()
-        let before = (activity.state, activity.since)
+        let before = (state: activity.state, index: activity.index, since: activity.since)
         activity.setEdge(edge)
         activity.post(.pushing)
         let result = wait()
-        if activity.state == .pushing { activity.post(before.0, since: before.1) }
+        if activity.state == .pushing { activity.post(before.state, index: before.index, since: before.since) }
         pushNanos += MonotonicClock.now() - start
         return result
     }
