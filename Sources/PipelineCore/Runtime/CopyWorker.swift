@@ -6,7 +6,7 @@ struct CopyActivity: Sendable {
     enum State: Int, Sendable {
         case starting, waiting, processing, pushing, finished
 
-        var name: String { ["starting", "waiting", "processing", "pushing", "finished"][rawValue] }
+        var name: String { "\(self)" }
     }
     var state: State = .starting
     /// Coarse monotonic nanoseconds when the state began.

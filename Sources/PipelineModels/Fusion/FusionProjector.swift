@@ -15,7 +15,7 @@ public struct FusionProjector: FusionConnector {
     /// Learned per-position vectors `[positions, outputWidth]`, or nil.
     let position: [Float]?
     /// How many tokens the learned positions cover (0 without them).
-    public let positions: Int
+    public var positions: Int { (position?.count ?? 0) / outputWidth }
 
     public var inputWidth: Int { fc1.inFeatures }
     public var outputWidth: Int { fc2.outFeatures }
@@ -38,10 +38,8 @@ public struct FusionProjector: FusionConnector {
                 throw FusionError.badWeights(path: path, reason: "position \(p.shape) must be [count, \(w2.shape[0])] (fc2.weight \(w2.shape)'s outputs)")
             }
             position = try file.floats("position", shape: p.shape)
-            positions = p.shape[0]
         } else {
             position = nil
-            positions = 0
         }
     }
 
