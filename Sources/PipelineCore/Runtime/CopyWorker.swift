@@ -96,14 +96,31 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     // or liveness checks are spent on them in the hot path.
     unowned(unsafe) let runner: NodeRunner
     unowned(unsafe) let run: PipelineRun
+    /// The run and its pool, for the hot path (no reference counting per use, see `OutRoute`).
+    private let runRef: Unmanaged<PipelineRun>
+    private let pool: Unmanaged<StepPool>
     let copy: Int
     let instance: any PipelineNode
     private(set) var output: NodeOutput!
-    private var buffers: [[Packet]] = []
-    /// Per outgoing edge: flush at this many packets (the batch size, or less when the
-    /// edge's queue is smaller, so a small queue also bounds what a producer holds).
-    private var flushAt: [Int] = []
-    /// Output port -> indices into `buffers` (a copy of the runner's table).
+    /// Where one outgoing edge goes, for the hot path. Nothing in it is reference counted: the
+    /// run owns the inboxes for as long as this copy runs (used through
+    /// `_withUnsafeGuaranteedRef`), and this copy frees the buffers when it goes. A counted
+    /// reference (even an unowned(unsafe) one, which the compiler retains around each use)
+    /// costs an atomic increment and decrement of an object other threads touch too, per packet.
+    private struct OutRoute {
+        let buffer: EdgeBuffer
+        let inbox: Unmanaged<Inbox>
+        let lane: Int
+        /// The graph's index of the edge.
+        let edge: Int
+        /// Flush at this many packets (the batch size, or less when the edge's queue is
+        /// smaller, so a small queue also bounds what a producer holds).
+        let flushAt: Int
+    }
+    private var routes: [OutRoute] = []
+    /// Whether the node reorders its copies' output (`NodeRunner.sequencer`).
+    private var sequenced = false
+    /// Output port -> indices into `routes` (a copy of the runner's table).
     private var portEdges: [[Int]] = []
     /// Per output port: its one edge, or -1 (none, or several).
     private var singleEdge: [Int] = []
@@ -133,12 +150,18 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     init(runner: NodeRunner, copy: Int, instance: any PipelineNode) {
         self.runner = runner
         self.run = runner.run
+        self.runRef = .passUnretained(runner.run)
+        self.pool = .passUnretained(runner.run.pool)
         self.copy = copy
         self.instance = instance
         self.tracing = runner.run.tracing
         self.isSource = runner.inbox == nil
         self.collector = runner.collectorRegion == nil ? nil : instance as? any ItemCollector
         self.output = NodeOutput(ports: runner.node.type.outputs, router: self)
+    }
+
+    deinit {
+        for route in routes { route.buffer.free() }
     }
 
     var isStopping: Bool { run.isStopping }
@@ -170,8 +193,9 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
             // One edge from this port (the common case): no table walk, and the packet moves
             // into the buffer (no copy).
             packet.item.retain(1)
-            buffers[single].append(consume packet)
-            full = buffers[single].count >= flushAt[single]
+            let route = routes[single]
+            route.buffer.append(consume packet)
+            full = route.buffer.count >= route.flushAt
         } else {
             let count = portEdges[port].count
             guard count > 0 else { return }
@@ -181,8 +205,9 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
                 if anyEdgeRegions {
                     for r in edgeRegions[t] { packet.item.enterRegion(r) }
                 }
-                buffers[t].append(copy packet)
-                full = full || buffers[t].count >= flushAt[t]
+                let route = routes[t]
+                route.buffer.append(copy packet)
+                full = full || route.buffer.count >= route.flushAt
             }
         }
         // A source hands every packet over at once. Holding them back for a batch only pays
@@ -195,21 +220,27 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     }
 
     func flush() {
-        if let sequencer = runner.sequencer, let ordinal {
+        if sequenced, let sequencer = runner.sequencer, let ordinal {
             var chunk: Sequencer.Chunk = []
-            for e in buffers.indices where !buffers[e].isEmpty {
-                chunk.append((e, buffers[e]))
-                buffers[e].removeAll(keepingCapacity: true)
+            for e in routes.indices where !routes[e].buffer.isEmpty {
+                chunk.append((e, routes[e].buffer.takeArray()))
             }
             if !chunk.isEmpty { sequencer.submit(ordinal, chunk) }
             return
         }
         // No clock and no activity update per flush (a source flushes every packet): the
         // push reports a wait for room, the only slow case, through `waitingForRoom`.
-        for e in buffers.indices where !buffers[e].isEmpty {
-            runner.deliver(edge: e, buffers[e], pool: isSource ? nil : run.pool, producer: self)
-            buffers[e].removeAll(keepingCapacity: true)
+        let pool = isSource ? nil : self.pool
+        var pushes = 0
+        for route in routes where !route.buffer.isEmpty {
+            route.buffer.drain { owned in
+                _ = route.inbox._withUnsafeGuaranteedRef {
+                    $0.push(owned: owned, lane: route.lane, pool: pool, producer: self, edge: route.edge)
+                }
+            }
+            pushes += 1
         }
+        if pushes > 0 { runRef._withUnsafeGuaranteedRef { $0.progress.add(pushes, ordering: .relaxed) } }
     }
 
     /// Called by `Inbox.push` around a wait for room on a full edge (`edge`: the graph's edge
@@ -230,8 +261,15 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     func prepare() {
         portEdges = runner.portEdges
         singleEdge = portEdges.map { $0.count == 1 ? $0[0] : -1 }
-        buffers = Array(repeating: [], count: runner.outEdges.count)
-        flushAt = runner.outEdges.map { min(Self.flushSize, $0.target.inbox!.lanes[$0.lane].capacity) }
+        for route in routes { route.buffer.free() }
+        routes = runner.outEdges.map { out in
+            let inbox = out.target.inbox!
+            let flushAt = min(Self.flushSize, inbox.lanes[out.lane].capacity)
+            return OutRoute(
+                buffer: EdgeBuffer(capacity: flushAt), inbox: .passUnretained(inbox), lane: out.lane,
+                edge: out.edgeIndex, flushAt: flushAt)
+        }
+        sequenced = runner.sequencer != nil
         edgeRegions = runner.outEdges.map(\.target.regions)
         anyEdgeRegions = edgeRegions.contains { !$0.isEmpty }
     }

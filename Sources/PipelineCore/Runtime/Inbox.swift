@@ -89,11 +89,14 @@ final class Inbox: @unchecked Sendable {
     // MARK: Producer side
 
     /// Appends packets to a lane, waiting for room under `block`, dropping under the other
-    /// policies. Returns false when the run was aborted (the caller releases what is left).
-    /// `pool` is the step pool when the caller is a pool thread: it is told before a wait, and
-    /// when it says no thread is left to wait with, the packets go over capacity instead.
+    /// policies. Takes ownership of every packet in `packets` (initialized memory the caller
+    /// keeps): each is moved into the lane, or, when the run was aborted, released and
+    /// destroyed (then it returns false). `pool` is the step pool when the caller is a pool
+    /// thread: it is told before a wait, and when it says no thread is left to wait with, the
+    /// packets go over capacity instead.
     func push(
-        _ packets: [Packet], lane index: Int, pool: StepPool? = nil, producer: CopyWorker? = nil, edge: Int = -1
+        owned packets: UnsafeMutableBufferPointer<Packet>, lane index: Int, pool: Unmanaged<StepPool>? = nil,
+        producer: CopyWorker? = nil, edge: Int = -1
     ) -> Bool {
         let lane = lanes[index]
         monitor.lock()
@@ -103,7 +106,8 @@ final class Inbox: @unchecked Sendable {
             if aborted {
                 unlockAndDeliverDrops()
                 onData()
-                for p in packets[i...] { p.item.release() }
+                for j in i..<packets.count { packets[j].item.release() }
+                packets.baseAddress!.advanced(by: i).deinitialize(count: packets.count - i)
                 return false
             }
             if lane.queue.count >= lane.capacity && !overCapacity {
@@ -115,7 +119,7 @@ final class Inbox: @unchecked Sendable {
                     monitor.lock()
                     if aborted || lane.queue.count < lane.capacity { continue }
                     if let pool {
-                        guard pool.willBlockOnPush() else {
+                        guard pool._withUnsafeGuaranteedRef({ $0.willBlockOnPush() }) else {
                             overCapacity = true
                             continue
                         }
@@ -127,7 +131,7 @@ final class Inbox: @unchecked Sendable {
                         monitor.waitForRoom()
                     }
                     waitingProducers -= 1
-                    pool?.didUnblockPush()
+                    pool?._withUnsafeGuaranteedRef { $0.didUnblockPush() }
                     continue
                 case .dropOldest, .latest:
                     if let old = lane.queue.popFirst() {
@@ -136,7 +140,7 @@ final class Inbox: @unchecked Sendable {
                     }
                 }
             }
-            lane.queue.append(packets[i])
+            lane.queue.append(packets.moveElement(from: i))
             lane.pushed += 1
             if lane.queue.count > lane.highWater { lane.highWater = lane.queue.count }
             i += 1

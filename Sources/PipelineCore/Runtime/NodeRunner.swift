@@ -69,7 +69,7 @@ final class NodeRunner: @unchecked Sendable {
         if node.concurrency > 1 && node.ordered && inbox != nil {
             // Only pool copies have a sequencer, so whoever forwards runs on a pool thread.
             sequencer = Sequencer(window: node.concurrency * 2) { [unowned self] chunk in
-                for (edge, packets) in chunk { deliver(edge: edge, packets, pool: run.pool) }
+                for (edge, packets) in chunk { deliver(edge: edge, packets) }
             }
         }
         if let inbox {
@@ -80,11 +80,15 @@ final class NodeRunner: @unchecked Sendable {
         }
     }
 
-    /// Pushes packets along one outgoing edge, waiting per the edge's policy. `pool` is the
-    /// step pool when the caller is one of its threads (see `Inbox.push`).
-    func deliver(edge: Int, _ packets: [Packet], pool: StepPool?, producer: CopyWorker? = nil) {
+    /// Pushes a sequencer's packets along one outgoing edge, on a pool thread, waiting per the
+    /// edge's policy. The sequencer keeps arrays, so the edge gets its own copies of the packets
+    /// (a copy's own flushes move theirs, see `CopyWorker.flush`).
+    func deliver(edge: Int, _ packets: [Packet]) {
         let out = outEdges[edge]
-        _ = out.target.inbox!.push(packets, lane: out.lane, pool: pool, producer: producer, edge: out.edgeIndex)
+        let owned = UnsafeMutableBufferPointer<Packet>.allocate(capacity: packets.count)
+        _ = owned.initialize(from: packets)
+        _ = out.target.inbox!.push(owned: owned, lane: out.lane, pool: .passUnretained(run.pool), edge: out.edgeIndex)
+        owned.deallocate()
         run.progress.add(1, ordering: .relaxed)
     }
 
