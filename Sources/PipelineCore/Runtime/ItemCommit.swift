@@ -24,7 +24,7 @@ public struct StagedAppend: Sendable, Equatable {
 extension Item {
     /// Stages bytes for the end of `path`, written when the item is committed.
     func stageAppend(_ append: StagedAppend) {
-        staged.withLock { $0.append(append) }
+        withNotes { $0.staged.append(append) }
     }
 }
 

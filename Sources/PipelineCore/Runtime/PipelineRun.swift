@@ -207,10 +207,10 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
         observer(.itemFinished(item.id, failed: failed))
         if itemObserverCount.load(ordering: .acquiring) > 0 {
             let observers = itemObservers.withLock { $0 }
-            let record = item.record.withLock { $0 }
+            let notes = item.currentNotes
             let outcome = ItemOutcome(
-                id: item.id, failed: failed, failure: record.failure, outputs: record.published,
-                appends: item.staged.withLock { $0 })
+                id: item.id, failed: failed, failure: notes.failure, outputs: notes.published,
+                appends: notes.staged)
             if let commit = itemCommitter.withLock({ $0 }) { commit(outcome) }
             for observe in observers { observe(outcome) }
         }

@@ -29,22 +29,33 @@ public final class Item: Sendable, Hashable, CustomStringConvertible {
     public let id: String
     let pending = Atomic<Int>(0)
     let failedFlag = Atomic<Bool>(false)
-    let tracker: (any ItemTracker)?
-    /// The first failure's message and the files sinks published for this item.
-    let record = Mutex<(failure: String?, published: [String])>((nil, []))
-    /// Bytes sinks staged for shared files, written when the item is committed (`StagedAppend`).
-    let staged = Mutex<[StagedAppend]>([])
+    /// The run. Unowned and unretained: the run outlives its items' tracking (it calls
+    /// `finished` only while it runs), and a counted reference would cost an atomic increment
+    /// where the item is made and a decrement where it is freed (other threads), per item.
+    unowned(unsafe) let tracker: (any ItemTracker)?
+    /// What most items never get (a failure, published files, staged appends, collector
+    /// holders), made on first use: an item without them is made and freed without them.
+    private let notes = Mutex<ItemNotes?>(nil)
     /// Per item collector of the run (see `ItemCollector`): how many of this item's packets
     /// are queued at, or being processed by, a node that can reach that collector.
     let regions: [RegionCount]
-    /// The collector copies holding this item, by region, told when their region empties.
-    let holders = Mutex<[(region: Int, holder: any ItemHolder)]>([])
 
     init(id: String, tracker: (any ItemTracker)?, regions: Int = 0) {
         self.id = id
         self.tracker = tracker
-        self.regions = (0..<regions).map { _ in RegionCount() }
+        self.regions = regions == 0 ? [] : (0..<regions).map { _ in RegionCount() }
     }
+
+    /// Changes the item's notes under their lock, making them on first use.
+    func withNotes<T>(_ body: (inout ItemNotes) -> T) -> T {
+        notes.withLock { notes in
+            if notes == nil { notes = ItemNotes() }
+            return body(&notes!)
+        }
+    }
+
+    /// A copy of the item's notes (empty ones if it has none; none are made).
+    var currentNotes: ItemNotes { notes.withLock { $0 ?? ItemNotes() } }
 
     /// An item outside any run (node harness, tests).
     public convenience init(id: String) {
@@ -72,26 +83,26 @@ public final class Item: Sendable, Hashable, CustomStringConvertible {
     func leaveRegion(_ r: Int) {
         let (_, now) = regions[r].count.subtract(1, ordering: .acquiringAndReleasing)
         guard now == 0 else { return }
-        let told = holders.withLock { holders in holders.filter { $0.region == r }.map(\.holder) }
+        let told = currentNotes.holders.filter { $0.region == r }.map(\.holder)
         for holder in told { holder.itemCompleted(self) }
     }
 
     /// Registers a collector copy that holds this item, to be told when region `r` empties.
     func addHolder(region r: Int, _ holder: any ItemHolder) {
-        holders.withLock { $0.append((r, holder)) }
+        withNotes { $0.holders.append((r, holder)) }
     }
 
     /// Marks the item failed; returns true for the first failure, whose message is kept.
     @discardableResult
     func markFailed(_ message: String) -> Bool {
         let first = !failedFlag.exchange(true, ordering: .acquiringAndReleasing)
-        if first { record.withLock { $0.failure = message } }
+        if first { withNotes { $0.failure = message } }
         return first
     }
 
     /// Notes a file a sink published for this item.
     func published(_ path: String) {
-        record.withLock { $0.published.append(path) }
+        withNotes { $0.published.append(path) }
     }
 
     public var description: String { id }
@@ -109,6 +120,18 @@ public struct ItemOutcome: Sendable {
     public let outputs: [String]
     /// Bytes sinks staged for shared files, for the run's item committer to write.
     public var appends: [StagedAppend] = []
+}
+
+/// What an item may gather besides its packets' count (see `Item.withNotes`).
+struct ItemNotes {
+    /// The first failure's message.
+    var failure: String?
+    /// Files the sinks published for the item.
+    var published: [String] = []
+    /// Bytes sinks staged for shared files, written when the item is committed (`StagedAppend`).
+    var staged: [StagedAppend] = []
+    /// The collector copies holding the item, by region, told when their region empties.
+    var holders: [(region: Int, holder: any ItemHolder)] = []
 }
 
 /// A counter of one region of one item.
