@@ -120,6 +120,9 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     private var routes: [OutRoute] = []
     /// Whether the node reorders its copies' output (`NodeRunner.sequencer`).
     private var sequenced = false
+    /// The runner's input port names and collector regions (copies: read per input).
+    private let inputNames: [String]
+    private let regions: [Int]
     /// Output port -> indices into `routes` (a copy of the runner's table).
     private var portEdges: [[Int]] = []
     /// Per output port: its one edge, or -1 (none, or several).
@@ -152,6 +155,8 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         self.run = runner.run
         self.runRef = .passUnretained(runner.run)
         self.pool = .passUnretained(runner.run.pool)
+        self.inputNames = runner.inputNames
+        self.regions = runner.regions  // set by the run before it makes the copies
         self.copy = copy
         self.instance = instance
         self.tracing = runner.run.tracing
@@ -350,15 +355,15 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         case .one(let packet):
             packetsIn += 1
             if !packet.item.isFailed {
-                invoke(NodeInput(storage: storage, portNames: runner.inputNames), first: packet, at: index)
+                invoke(NodeInput(storage: storage, portNames: inputNames), first: packet, at: index)
             }
-            runner.release(packet)
+            NodeRunner.release(packet, regions: regions)
         case .many(let packets):
             packetsIn += packets.count
             if !packets[0].item.isFailed {
-                invoke(NodeInput(storage: storage, portNames: runner.inputNames), first: packets[0], at: index)
+                invoke(NodeInput(storage: storage, portNames: inputNames), first: packets[0], at: index)
             }
-            for p in packets { runner.release(p) }
+            for p in packets { NodeRunner.release(p, regions: regions) }
         }
     }
 
@@ -402,34 +407,41 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
         item.release()
     }
 
+    /// One `process` call. The input's item is read from `output.currentItem` where needed
+    /// (the batch keeps it alive), not held in a local: that would retain and release it per call.
     private func invoke(_ input: NodeInput, first: borrowing Packet?, at index: Int) {
+        let hasItem = first != nil
         output.setCurrent(first)
-        let item = output.currentItem
         activity.post(.processing, index: index)
         let start = tracing ? MonotonicClock.now() : 0
-        if collector != nil, let item { holdForCollector(item) }
+        if collector != nil, let item = output.currentItem { holdForCollector(item) }
         do {
             try instance.process(input, output)
         } catch is RunStopping {
             // A source was told to stop starting items; what it emitted drains.
         } catch {
-            if let item {
-                run.itemFailed(item, node: runner.node.id, message: "\(error)")
-            } else if let open = output.openItem {
-                run.itemFailed(open, node: runner.node.id, message: "\(error)")
-            } else {
-                run.nodeFailed(node: runner.node.id, message: "\(error)")
-            }
-            if runner.node.onError == .fail {
-                run.abort(reason: "node '\(runner.node.id)' failed and has on_error: fail")
-            }
+            failed(error)
         }
         calls += 1
         if tracing {
-            spans.append(TraceSpan(start: start, duration: MonotonicClock.now() - start, item: item?.id))
+            spans.append(TraceSpan(start: start, duration: MonotonicClock.now() - start, item: output.currentItem?.id))
         }
-        if item != nil { output.closeOpenItem() }
+        if hasItem { output.closeOpenItem() }
         output.setCurrent(nil)
+    }
+
+    /// A `process` call threw: fails its item (or the item the source has open, or the node).
+    private func failed(_ error: any Error) {
+        if let item = output.currentItem {
+            run.itemFailed(item, node: runner.node.id, message: "\(error)")
+        } else if let open = output.openItem {
+            run.itemFailed(open, node: runner.node.id, message: "\(error)")
+        } else {
+            run.nodeFailed(node: runner.node.id, message: "\(error)")
+        }
+        if runner.node.onError == .fail {
+            run.abort(reason: "node '\(runner.node.id)' failed and has on_error: fail")
+        }
     }
 
     @inline(__always) func setActivity(_ state: CopyActivity.State, edge: Int? = nil) {

@@ -107,13 +107,14 @@ final class NodeRunner: @unchecked Sendable {
                     message: "no packet arrived on input \(missing.joined(separator: ", ")) for sequence "
                         + "\(present[0].sequence) (an upstream node emitted nothing for it)")
             }
-            for p in present { release(p) }
+            for p in present { Self.release(p, regions: regions) }
         }
     }
 
-    /// Lets go of a packet that reached this node (processed, skipped or never joined).
-    @inline(__always) func release(_ packet: Packet) {
-        for r in regions { packet.item.leaveRegion(r) }
+    /// Lets go of a packet that reached a node (processed, skipped or never joined) whose
+    /// collector regions are `regions`.
+    @inline(__always) static func release(_ packet: borrowing Packet, regions: borrowing [Int]) {
+        for i in regions.indices { packet.item.leaveRegion(regions[i]) }
         packet.item.release()
     }
 }

@@ -258,7 +258,7 @@ public final class PipelineRun: ItemTracker, @unchecked Sendable {
     /// A packet queued at node `node` was dropped (queue policy, or a second packet for a join slot).
     func packetDropped(_ packet: Packet, at node: Int) {
         lock.withLock { $0.dropped += 1 }
-        runners[node].release(packet)
+        NodeRunner.release(packet, regions: runners[node].regions)
     }
 
     func stalled(_ report: String) {
