@@ -56,20 +56,20 @@ public final class NodeOutput {
     public var isStopping: Bool { router.isStopping }
 
     /// Emits a value for the item being processed.
-    public func emit(_ value: Value, to port: String? = nil, sequence: Int? = nil, timestamp: Double? = nil) throws {
+    public func emit(_ value: consuming Value, to port: String? = nil, sequence: Int? = nil, timestamp: Double? = nil) throws {
         let index = try portIndex(port)
         if let item = currentItem {
             router.route(
                 port: index,
                 packet: Packet(
-                    value: value, item: item, sequence: sequence ?? currentSequence,
+                    value: consume value, item: item, sequence: sequence ?? currentSequence,
                     timestamp: timestamp ?? currentTimestamp))
         } else if let endingItem {
             router.route(
-                port: index, packet: Packet(value: value, item: endingItem, sequence: sequence ?? 0, timestamp: timestamp))
+                port: index, packet: Packet(value: consume value, item: endingItem, sequence: sequence ?? 0, timestamp: timestamp))
         } else if let openItem {
             router.route(
-                port: index, packet: Packet(value: value, item: openItem, sequence: sequence ?? 0, timestamp: timestamp))
+                port: index, packet: Packet(value: consume value, item: openItem, sequence: sequence ?? 0, timestamp: timestamp))
         } else {
             throw NodeError("emit called with no input to inherit an item from: pass item:")
         }
@@ -78,7 +78,7 @@ public final class NodeOutput {
     /// Emits a value for the named item, starting it if it is new. Sources use this; the
     /// item stays open until the node emits for another item or returns.
     public func emit(
-        _ value: Value, to port: String? = nil, item id: String, sequence: Int = 0, timestamp: Double? = nil
+        _ value: consuming Value, to port: String? = nil, item id: String, sequence: Int = 0, timestamp: Double? = nil
     ) throws {
         let index = try portIndex(port)
         if openItem?.id != id {
@@ -88,7 +88,7 @@ public final class NodeOutput {
             closeOpenItem()
             openItem = item
         }
-        router.route(port: index, packet: Packet(value: value, item: openItem!, sequence: sequence, timestamp: timestamp))
+        router.route(port: index, packet: Packet(value: consume value, item: openItem!, sequence: sequence, timestamp: timestamp))
     }
 
     /// Reports an item that fails before it emits anything (a source's missing file):
