@@ -1,18 +1,32 @@
 import PipelineTensor
 
 /// A linear layer in PyTorch's layout: `weight [out, in]`, `bias [out]`; `y = x · wᵀ + b`.
-/// Shared by the safetensors encoders (BERT, ViT); products run on OpenBLAS sgemm.
+/// Shared by the safetensors encoders (BERT, ViT); products run on OpenBLAS sgemm, or on the
+/// bfloat16 product where the layer holds a `BF16Weight` and the thread's path runs it.
 struct TransformerLinear: Sendable {
     let weight: [Float]
     let bias: [Float]
     let outFeatures: Int
     let inFeatures: Int
+    /// The weight packed for `BF16Weight`'s product (`precision(_:)`), or nil: sgemm only.
+    let bf16: BF16Weight?
 
-    init(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int) {
+    init(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int, bf16: BF16Weight? = nil) {
         self.weight = weight
         self.bias = bias
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
+        self.bf16 = bf16
+    }
+
+    /// This layer computing in `precision`: with `.bfloat16` on a CPU that runs the bfloat16
+    /// product, the weight is packed for it once here (the float weight stays for the paths
+    /// that do not run it).
+    func precision(_ precision: LinearPrecision) -> TransformerLinear {
+        guard precision == .bfloat16, BF16Weight.isSupported else { return self }
+        return TransformerLinear(
+            weight: weight, bias: bias, outFeatures: outFeatures, inFeatures: inFeatures,
+            bf16: BF16Weight(weight, outFeatures: outFeatures, inFeatures: inFeatures))
     }
 
     /// Loads `name.weight` and `name.bias`, checking their shapes.
@@ -48,6 +62,10 @@ struct TransformerLinear: Sendable {
     }
 
     private func product(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if let bf16, BF16Weight.isActive {
+            bf16.product(x, rows: rows, into: y, accumulate: accumulate)
+            return
+        }
         weight.withUnsafeBufferPointer { w in
             BLAS.gemmTransposedB(
                 m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
