@@ -107,11 +107,9 @@ public final class BertModel: Sendable {
         TransformerAttention.packedSelfAttention(
             qkv: qkv, width: h, heads: config.headCount, into: ctx, offsets: offsets, lengths: lengths)
         // x = LayerNorm(x + ctx · Woᵀ + bo): accumulate onto the residual held in x.
-        layer.attentionOutput.apply(ctx, rows: rows, into: x, accumulate: true)
-        layer.attentionNorm.apply(x, rows: rows)
+        layer.attentionOutput.apply(ctx, rows: rows, into: x, accumulate: true, norm: layer.attentionNorm)
         // x = LayerNorm(x + GELU(x · Wiᵀ + bi) · Wₒᵀ + bₒ)
         layer.intermediate.applyGELU(x, rows: rows, into: inner)
-        layer.output.apply(inner, rows: rows, into: x, accumulate: true)
-        layer.outputNorm.apply(x, rows: rows)
+        layer.output.apply(inner, rows: rows, into: x, accumulate: true, norm: layer.outputNorm)
     }
 }

@@ -49,21 +49,38 @@ struct TransformerLinear: Sendable {
             outFeatures: layers.map(\.outFeatures).reduce(0, +), inFeatures: layers.first?.inFeatures ?? 0)
     }
 
-    /// `y[rows, out] = x[rows, in] · wᵀ + b`, plus what `y` held when `accumulate` (a residual).
-    func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        product(x, rows: rows, into: y, accumulate: accumulate)
-        bias.withUnsafeBufferPointer { EncoderOps.addBias(y, rows: rows, cols: outFeatures, bias: $0.baseAddress!) }
+    /// `y[rows, out] = x[rows, in] · wᵀ + b`, plus what `y` held when `accumulate` (a residual),
+    /// then `norm` on every row when given (a post-norm block's LayerNorm).
+    func apply(
+        _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+        norm: TransformerLayerNorm? = nil
+    ) {
+        bias.withUnsafeBufferPointer { bias in
+            product(x, rows: rows, into: y, accumulate: accumulate) { first, count in
+                let rows = y + first * outFeatures
+                EncoderOps.addBias(rows, rows: count, cols: outFeatures, bias: bias.baseAddress!)
+                norm?.apply(rows, rows: count)
+            }
+        }
     }
 
     /// `y = gelu(x · wᵀ + b)` with the exact (erf) GELU.
     func applyGELU(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        product(x, rows: rows, into: y, accumulate: false)
-        bias.withUnsafeBufferPointer { EncoderOps.biasGELU(y, rows: rows, cols: outFeatures, bias: $0.baseAddress!) }
+        bias.withUnsafeBufferPointer { bias in
+            product(x, rows: rows, into: y, accumulate: false) { first, count in
+                EncoderOps.biasGELU(y + first * outFeatures, rows: count, cols: outFeatures, bias: bias.baseAddress!)
+            }
+        }
     }
 
-    private func product(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    /// The product, then `finish(first, count)` on rows of y: per task of the bfloat16 product
+    /// (on the worker that computed them), once over all rows after sgemm.
+    private func product(
+        _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+        finish: (_ first: Int, _ count: Int) -> Void
+    ) {
         if let bf16, BF16Weight.isActive {
-            bf16.product(x, rows: rows, into: y, accumulate: accumulate)
+            bf16.product(x, rows: rows, into: y, accumulate: accumulate, finish: finish)
             return
         }
         weight.withUnsafeBufferPointer { w in
@@ -71,5 +88,6 @@ struct TransformerLinear: Sendable {
                 m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
                 beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
         }
+        finish(0, rows)
     }
 }

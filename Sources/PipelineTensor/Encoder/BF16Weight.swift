@@ -37,8 +37,13 @@ public struct BF16Weight: Sendable {
     }
 
     /// `y[rows, out] = x[rows, in] · wᵀ`, plus what `y` held when `accumulate`, in tasks of
-    /// `taskRows` rows on the worker pool. Only where `isActive`.
-    public func product(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    /// `taskRows` rows on the worker pool; each task then calls `finish(first, count)` on its
+    /// rows `first ..< first + count` of y while they are in cache (bias, activation, norm).
+    /// Only where `isActive`.
+    public func product(
+        _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+        finish: (_ first: Int, _ count: Int) -> Void = { _, _ in }
+    ) {
         let (n, k) = (outFeatures, inFeatures)
         let lda = (k + 1) / 2 * 2
         let tasks = (rows + Self.taskRows - 1) / Self.taskRows
@@ -52,6 +57,7 @@ public struct BF16Weight: Sendable {
                         a, lda, Int32(count), wp.baseAddress!, Int32(n), Int32(k), y + first * n, n,
                         accumulate ? 1 : 0)
                 }
+                finish(first, count)
             }
         }
     }
