@@ -31,11 +31,13 @@ int pl_bf16_gemm_active(void) { return pl_isa_now() == PL_ISA_AVX512 && (pl_cpu_
 
 // ---- conversions ----
 
-// Float to bfloat16, rounding to nearest even (vcvtneps2bf16's rounding; NaN stays NaN).
+// Float to bfloat16 as vcvtneps2bf16 does it: nearest even, NaN stays (quiet) NaN, subnormal
+// inputs become zero of their sign.
 static inline uint16_t f2bf(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
     if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40);
+    if ((u & 0x7F800000u) == 0) return (uint16_t)((u >> 16) & 0x8000);
     return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1)) >> 16);
 }
 

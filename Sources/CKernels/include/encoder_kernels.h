@@ -75,12 +75,12 @@ int pl_bf16_gemm_active(void);
 /// The uint16 count pl_bf16_pack_weights writes for an [n, k] weight: ceil(n / 16) · 16 ·
 /// (k rounded up to even).
 long pl_bf16_packed_count(int n, int k);
-/// Packs a row-major [n, k] float weight (PyTorch's [out, in]) as bfloat16 (nearest even) in
+/// Packs a row-major [n, k] float weight (PyTorch's [out, in]) as bfloat16 (as pl_bf16_round_rows) in
 /// panels of 16 rows of w: packed[(j / 16 · 16) · kp + p · 32 + j % 16 · 2 + e] = w[j, 2p + e],
 /// kp = k rounded up to even, zero past n and k.
 void pl_bf16_pack_weights(const float *w, int n, int k, uint16_t *packed);
-/// Rounds `rows` rows of k floats (ldx apart) to bfloat16 (nearest even) rows ldo apart, with a
-/// zero after the last when k is odd. AVX512_BF16 where pl_bf16_gemm_active(), else portable;
+/// Rounds `rows` rows of k floats (ldx apart) to bfloat16 (nearest even; subnormals to zero, as
+/// vcvtneps2bf16) rows ldo apart, with a zero after the last when k is odd. AVX512_BF16 where pl_bf16_gemm_active(), else portable;
 /// the two agree bit for bit.
 void pl_bf16_round_rows(const float *x, long ldx, int rows, int k, uint16_t *out, long ldo);
 /// c[rows, n] (rows ldc apart) = a · wᵀ, plus what c held when accumulate: a holds `rows` rows
