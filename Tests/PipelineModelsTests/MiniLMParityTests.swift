@@ -6,14 +6,21 @@ import Testing
 /// all-MiniLM-L6-v2 against sentence-transformers (PyTorch, fp32) on the same weights
 /// (Golden/minilm/embeddings.json, scripts/encoder-reference/minilm-goldens.py).
 /// Tolerance: cosine ≥ 0.9999 with the reference per sentence (the golden values are rounded
-/// to 6 decimals; float32 summation order differs between OpenBLAS and PyTorch).
+/// to 6 decimals; float32 summation order differs between OpenBLAS and PyTorch), in both
+/// precisions of the linear layers: bfloat16 (run where the CPU has AVX512_BF16, float32
+/// elsewhere) holds the same tolerance.
 @Suite("MiniLM encoder against sentence-transformers", .serialized, .enabled(if: minilmAvailable))
 struct MiniLMParityTests {
-    static let encoder: SentenceEncoder? = minilmFolder().flatMap { try? SentenceEncoder(folder: $0) }
+    static let encoders: [LinearPrecision: SentenceEncoder] = minilmFolder().map { folder in
+        Dictionary(uniqueKeysWithValues: LinearPrecision.allCases.compactMap { precision in
+            (try? SentenceEncoder(folder: folder, precision: precision)).map { (precision, $0) }
+        })
+    } ?? [:]
+    static var encoder: SentenceEncoder? { encoders[.bfloat16] }
 
-    @Test("every golden sentence, in one batch and one by one")
-    func parity() throws {
-        let encoder = try #require(Self.encoder)
+    @Test("every golden sentence, in one batch and one by one", arguments: LinearPrecision.allCases)
+    func parity(precision: LinearPrecision) throws {
+        let encoder = try #require(Self.encoders[precision])
         let golden = try MiniLMGolden.load(MiniLMGolden.Embeddings.self, "embeddings")
         let texts = golden.sentences.map(\.text)
         let batched = try encoder.embed(texts, batchSize: 32)
@@ -30,7 +37,7 @@ struct MiniLMParityTests {
             let norm = batched[i].reduce(0) { $0 + $1 * $1 }.squareRoot()
             #expect(abs(norm - 1) < 1e-4)
         }
-        print("minilm parity: worst cosine with sentence-transformers over \(texts.count) sentences = \(worst), max |difference| = \(maxDiff)")
+        print("minilm parity (\(encoder.model.activePrecision)): worst cosine with sentence-transformers over \(texts.count) sentences = \(worst), max |difference| = \(maxDiff)")
     }
 
     @Test("similar sentences are close, unrelated ones are not")

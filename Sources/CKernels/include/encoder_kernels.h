@@ -1,5 +1,6 @@
 // Kernels of the speech and vision encoders kept apart from ckernels.h (attention_ops.c).
 #pragma once
+#include <stdint.h>
 
 /// kt[c * ldkt + j] = k[j * ldk + c] for `keys` rows of `d` floats (a head's keys, transposed
 /// for pl_attention_rows), zero for j in keys..<ldkt. ldkt >= keys, a multiple of 16 for
@@ -61,3 +62,32 @@ void pl_add_bias_avx512(float *x, int rows, int cols, const float *bias);
 void pl_bias_gelu_avx512(float *x, int rows, int cols, const float *bias);
 void pl_layer_norm_avx512(float *x, int rows, int cols, const float *gamma, const float *beta, float eps);
 void pl_softmax_rows_avx512(float *x, int rows, int cols, int ld);
+
+// ---- BF16 products (bf16_gemm.c) ----
+// The linear layers of the text encoder with bfloat16 inputs and float32 accumulation, on
+// AVX512_BF16 only; callers use sgemm wherever pl_bf16_gemm_active() is 0.
+
+/// 1 when this CPU runs the BF16 product: the AVX-512 path is usable and it has AVX512_BF16.
+int pl_bf16_gemm_cpu(void);
+/// 1 when the BF16 product runs on this thread: its path is PL_ISA_AVX512 and the CPU has
+/// AVX512_BF16.
+int pl_bf16_gemm_active(void);
+/// The uint16 count pl_bf16_pack_weights writes for an [n, k] weight: ceil(n / 16) · 16 ·
+/// (k rounded up to even).
+long pl_bf16_packed_count(int n, int k);
+/// Packs a row-major [n, k] float weight (PyTorch's [out, in]) as bfloat16 (as pl_bf16_round_rows) in
+/// panels of 16 rows of w: packed[(j / 16 · 16) · kp + p · 32 + j % 16 · 2 + e] = w[j, 2p + e],
+/// kp = k rounded up to even, zero past n and k.
+void pl_bf16_pack_weights(const float *w, int n, int k, uint16_t *packed);
+/// Rounds `rows` rows of k floats (ldx apart) to bfloat16 (nearest even; subnormals to zero, as
+/// vcvtneps2bf16) rows ldo apart, with a zero after the last when k is odd. AVX512_BF16 where pl_bf16_gemm_active(), else portable;
+/// the two agree bit for bit.
+void pl_bf16_round_rows(const float *x, long ldx, int rows, int k, uint16_t *out, long ldo);
+/// c[rows, n] (rows ldc apart) = a · wᵀ, plus what c held when accumulate: a holds `rows` rows
+/// of bfloat16 (pl_bf16_round_rows; lda even, 4-byte aligned), wp an [n, k] weight packed by
+/// pl_bf16_pack_weights. Returns 1. Each row's result depends only on that row of a.
+int pl_gemm_bf16_avx512(const uint16_t *a, long lda, int rows, const uint16_t *wp, int n, int k, float *c, long ldc,
+                        int accumulate);
+/// pl_gemm_bf16_avx512's plain twin: the same products in the same order, in C.
+void pl_gemm_bf16_ref(const uint16_t *a, long lda, int rows, const uint16_t *wp, int n, int k, float *c, long ldc,
+                      int accumulate);

@@ -17,7 +17,8 @@ struct BertEmbeddings: Sendable {
 }
 
 /// One encoder block: self-attention (fused Q, K, V), its output projection and LayerNorm,
-/// then the GELU feed-forward with its LayerNorm; both sub-blocks are post-norm residuals.
+/// then the GELU feed-forward with its LayerNorm; both sub-blocks are post-norm residuals. The
+/// four linear layers compute in the model's `LinearPrecision`.
 struct BertLayer: Sendable {
     let qkv: TransformerLinear
     let attentionOutput: TransformerLinear
@@ -26,17 +27,17 @@ struct BertLayer: Sendable {
     let output: TransformerLinear
     let outputNorm: TransformerLayerNorm
 
-    init(_ file: SafetensorsFile, prefix: String, config: BertConfig) throws {
+    init(_ file: SafetensorsFile, prefix: String, config: BertConfig, precision: LinearPrecision) throws {
         let (h, i, eps) = (config.hiddenSize, config.intermediateSize, config.layerNormEps)
         qkv = TransformerLinear(stacking: [
             try TransformerLinear(file, prefix + "attention.self.query", out: h, in: h),
             try TransformerLinear(file, prefix + "attention.self.key", out: h, in: h),
             try TransformerLinear(file, prefix + "attention.self.value", out: h, in: h),
-        ])
-        attentionOutput = try TransformerLinear(file, prefix + "attention.output.dense", out: h, in: h)
+        ]).precision(precision)
+        attentionOutput = try TransformerLinear(file, prefix + "attention.output.dense", out: h, in: h).precision(precision)
         attentionNorm = try TransformerLayerNorm(file, prefix + "attention.output.LayerNorm", size: h, eps: eps)
-        intermediate = try TransformerLinear(file, prefix + "intermediate.dense", out: i, in: h)
-        output = try TransformerLinear(file, prefix + "output.dense", out: h, in: i)
+        intermediate = try TransformerLinear(file, prefix + "intermediate.dense", out: i, in: h).precision(precision)
+        output = try TransformerLinear(file, prefix + "output.dense", out: h, in: i).precision(precision)
         outputNorm = try TransformerLayerNorm(file, prefix + "output.LayerNorm", size: h, eps: eps)
     }
 }

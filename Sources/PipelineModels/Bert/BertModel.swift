@@ -7,27 +7,38 @@ import PipelineTensor
 /// layers run on real tokens only, and attention runs per text over its own tokens. That is
 /// exactly what a padded batch with an attention mask computes for the real tokens (masked
 /// keys get weight 0), minus the work on padding.
+///
+/// The linear layers compute in `precision`: `.bfloat16` (the default) runs them on the
+/// bfloat16 product where the CPU and the kernel path have it, float32 sgemm elsewhere.
 public final class BertModel: Sendable {
     public let config: BertConfig
+    public let precision: LinearPrecision
     let embeddings: BertEmbeddings
     let layers: [BertLayer]
 
     /// Loads `config.json` and `model.safetensors` from a model folder.
-    public convenience init(folder: String) throws {
+    public convenience init(folder: String, precision: LinearPrecision = .bfloat16) throws {
         let config = try BertConfig(file: folder + "/config.json")
-        try self.init(config: config, weights: try SafetensorsFile(path: folder + "/model.safetensors"))
+        try self.init(config: config, weights: try SafetensorsFile(path: folder + "/model.safetensors"), precision: precision)
     }
 
     /// Reads every tensor the config calls for, checking names and shapes. Tensors may carry
     /// a `bert.` prefix (checkpoints saved from a task model) or none.
-    public init(config: BertConfig, weights: SafetensorsFile) throws {
+    public init(config: BertConfig, weights: SafetensorsFile, precision: LinearPrecision = .bfloat16) throws {
         try config.check(path: weights.path)
         self.config = config
+        self.precision = precision
         let prefix = weights.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
         embeddings = try BertEmbeddings(weights, prefix: prefix, config: config)
         layers = try (0..<config.layerCount).map { i in
-            try BertLayer(weights, prefix: prefix + "encoder.layer.\(i).", config: config)
+            try BertLayer(weights, prefix: prefix + "encoder.layer.\(i).", config: config, precision: precision)
         }
+    }
+
+    /// The arithmetic the linear layers run in on the calling thread's kernel path: bfloat16
+    /// only where `precision` asks for it and the CPU and the path run the bfloat16 product.
+    public var activePrecision: LinearPrecision {
+        layers.first?.qkv.bf16 != nil && BF16Weight.isActive ? .bfloat16 : .float32
     }
 
     /// The last hidden states of every real token of every sequence, packed row-major
@@ -96,11 +107,9 @@ public final class BertModel: Sendable {
         TransformerAttention.packedSelfAttention(
             qkv: qkv, width: h, heads: config.headCount, into: ctx, offsets: offsets, lengths: lengths)
         // x = LayerNorm(x + ctx · Woᵀ + bo): accumulate onto the residual held in x.
-        layer.attentionOutput.apply(ctx, rows: rows, into: x, accumulate: true)
-        layer.attentionNorm.apply(x, rows: rows)
+        layer.attentionOutput.apply(ctx, rows: rows, into: x, accumulate: true, norm: layer.attentionNorm)
         // x = LayerNorm(x + GELU(x · Wiᵀ + bi) · Wₒᵀ + bₒ)
         layer.intermediate.applyGELU(x, rows: rows, into: inner)
-        layer.output.apply(inner, rows: rows, into: x, accumulate: true)
-        layer.outputNorm.apply(x, rows: rows)
+        layer.output.apply(inner, rows: rows, into: x, accumulate: true, norm: layer.outputNorm)
     }
 }

@@ -13,8 +13,9 @@ public final class SentenceEncoder: Sendable {
 
     /// Loads a sentence-transformers folder: `config.json`, `model.safetensors`, `vocab.txt`,
     /// `tokenizer.json`, `sentence_bert_config.json`. Only mean pooling is implemented; a
-    /// `1_Pooling/config.json` asking for another mode is refused.
-    public init(folder: String) throws {
+    /// `1_Pooling/config.json` asking for another mode is refused. The encoder's linear layers
+    /// compute in `precision` (`BertModel`).
+    public init(folder: String, precision: LinearPrecision = .bfloat16) throws {
         self.folder = folder
         let pooling = folder + "/1_Pooling/config.json"
         if let data = FileManager.default.contents(atPath: pooling),
@@ -23,7 +24,7 @@ public final class SentenceEncoder: Sendable {
         {
             throw BertError.badConfig(path: pooling, reason: "only mean pooling (pooling_mode_mean_tokens) is supported")
         }
-        model = try BertModel(folder: folder)
+        model = try BertModel(folder: folder, precision: precision)
         tokenizer = try WordPieceTokenizer(folder: folder)
     }
 

@@ -82,30 +82,24 @@ enum TransformerAttention {
     /// Self-attention over several sequences packed end to end: `qkv [rows, 3·width]` holds
     /// each row's fused Q | K | V; sequence `s` is rows `offsets[s] ..< offsets[s] + lengths[s]`
     /// and attends only to itself. Each head's context goes to its column block of
-    /// `ctx [rows, width]`. Sequences run in parallel, each on its own rows.
+    /// `ctx [rows, width]`. Sequences run in parallel on the worker pool (the threads the linear
+    /// layers' products run on, so no second pool wakes beside it), each on its own rows.
     static func packedSelfAttention(
         qkv: UnsafeMutablePointer<Float>, width: Int, heads: Int, into ctx: UnsafeMutablePointer<Float>,
         offsets: [Int], lengths: [Int]
     ) {
         let ld = 3 * width
-        let qkvAddress = SendablePointer(qkv), ctxAddress = SendablePointer(ctx)
         let longest = lengths.max() ?? 0
-        DispatchQueue.concurrentPerform(iterations: offsets.count) { s in
+        WorkerPool.run(tasks: offsets.count) { s in
             let n = lengths[s]
             guard n > 0 else { return }
-            let base = qkvAddress.pointer + offsets[s] * ld
+            let base = qkv + offsets[s] * ld
             withUnsafeTemporaryAllocation(of: Float.self, capacity: min(longest, queryBlock) * longest) { scores in
                 scaledDotProduct(
                     q: base, ldq: ld, k: base + width, ldk: ld, v: base + 2 * width, ldv: ld, queries: n, keys: n,
-                    heads: heads, headSize: width / heads, out: ctxAddress.pointer + offsets[s] * width, ldo: width,
+                    heads: heads, headSize: width / heads, out: ctx + offsets[s] * width, ldo: width,
                     scores: scores.baseAddress!)
             }
         }
     }
-}
-
-/// A raw pointer handed to parallel workers that touch disjoint parts of its memory.
-struct SendablePointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
