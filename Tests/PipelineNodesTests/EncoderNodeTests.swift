@@ -53,6 +53,28 @@ struct EncoderNodeTests {
         #expect(SharedEncoders.loads == before)
     }
 
+    @Test("precision: float32 and bfloat16 are separate shared models, within cosine 0.9999 of each other")
+    func precision() throws {
+        let text = "A lighthouse keeper counted ships every night."
+        func vector(_ precision: String) throws -> [Float] {
+            let out = try NodeHarness(builtin("encoder.text"), options: ["precision": .string(precision)]).process(.string(text))
+            guard case .payload(let e as Embedding) = out.first?.value else { throw NodeError("no embedding") }
+            return e.vector
+        }
+        let bf16 = try vector("bfloat16")
+        let f32 = try vector("float32")
+        let before = SharedEncoders.loads
+        _ = try vector("float32")
+        #expect(SharedEncoders.loads == before)
+        #expect(SentenceEncoder.cosine(bf16, f32) > 0.9999)
+        let path = try ModelLocator.resolve("all-MiniLM-L6-v2")
+        let active = try SharedEncoders.encoder(at: path, precision: .bfloat16).model.activePrecision
+        #expect(try SharedEncoders.encoder(at: path, precision: .float32).model.activePrecision == .float32)
+        // BF16 arithmetic rounds the inputs and weights: on a CPU that runs it, the two differ.
+        #expect((bf16 != f32) == (active == .bfloat16))
+        #expect(throws: (any Error).self) { try NodeHarness(builtin("encoder.text"), options: ["precision": "half"]) }
+    }
+
     @Test("similarity: top-k references for an embedding, a text or a number array")
     func similarity() throws {
         let references: Value = ["A man is playing an acoustic guitar on stage.", "The stock market fell sharply.", "Bread and baking."]

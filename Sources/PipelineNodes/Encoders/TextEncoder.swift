@@ -20,6 +20,7 @@ final class TextEncoder: PipelineNode {
         OptionSpec("normalize", .bool, default: true, doc: "L2-normalise the embedding (as the model is trained to be used)"),
         OptionSpec("format", .choice(["payload", "json"]), default: "payload",
             doc: "emit an embedding payload (model, text, vector) or a plain JSON number array"),
+        SharedEncoders.precisionOption,
     ]
     static let example = """
         - id: embed
@@ -37,7 +38,7 @@ final class TextEncoder: PipelineNode {
     init(options: Options, context: NodeContext) throws {
         let model = options.string("model") ?? "all-MiniLM-L6-v2"
         do {
-            encoder = try SharedEncoders.encoder(at: try ModelLocator.resolve(model))
+            encoder = try SharedEncoders.encoder(at: try ModelLocator.resolve(model), precision: SharedEncoders.precision(options))
         } catch let error as NodeError {
             throw error
         } catch {

@@ -24,6 +24,7 @@ final class TextSimilarity: PipelineNode {
         OptionSpec("top_k", .int, default: 3, range: 0...1e6, doc: "how many best references to report; 0 reports all"),
         OptionSpec("model", .string, default: "all-MiniLM-L6-v2", doc: "a name in the model folder, or a path to one"),
         OptionSpec("batch_size", .int, default: 32, range: 1...4096, doc: "references per forward pass at start"),
+        SharedEncoders.precisionOption,
     ]
     static let example = """
         - id: near
@@ -57,7 +58,7 @@ final class TextSimilarity: PipelineNode {
         }
         modelName = model.split(separator: "/").last.map(String.init) ?? model
         do {
-            encoder = try SharedEncoders.encoder(at: try ModelLocator.resolve(model))
+            encoder = try SharedEncoders.encoder(at: try ModelLocator.resolve(model), precision: SharedEncoders.precision(options))
             let vectors = references.isEmpty ? [] : try encoder.embed(references, batchSize: options.int("batch_size") ?? 32)
             var entries = zip(vectors, references).map { Entry(vector: $0, text: $1, item: nil) }
             if let indexPath { entries += try Self.loadIndex(indexPath, dimension: encoder.dimension) }
