@@ -41,15 +41,46 @@ public struct NodeInput: Sendable {
     }
 
     /// The value on the first (often only) input port; `.null` for sources.
-    public var value: Value { packet(at: 0)?.value ?? .null }
+    public var value: Value { value(at: 0) }
+
+    /// The value on input port `index`, `.null` if absent. Read straight from the storage: no
+    /// copy of the whole packet (its item and value retained and released again) per call.
+    public func value(at index: Int) -> Value {
+        switch storage {
+        case .none: return .null
+        case .one(let p): return index == 0 ? p.value : .null
+        case .many(let ps): return index < ps.count ? ps[index].value : .null
+        }
+    }
 
     /// The value on the named port, `.null` if absent.
-    public subscript(port: String) -> Value { packet(port)?.value ?? .null }
+    public subscript(port: String) -> Value {
+        guard let i = portNames.firstIndex(of: port) else { return .null }
+        return value(at: i)
+    }
 
     /// The item being processed (nil for a source's single call).
-    public var item: Item? { packet(at: 0)?.item }
-    public var sequence: Int { packet(at: 0)?.sequence ?? 0 }
-    public var timestamp: Double? { packet(at: 0)?.timestamp }
+    public var item: Item? {
+        switch storage {
+        case .none: return nil
+        case .one(let p): return p.item
+        case .many(let ps): return ps.first?.item
+        }
+    }
+    public var sequence: Int {
+        switch storage {
+        case .none: return 0
+        case .one(let p): return p.sequence
+        case .many(let ps): return ps.first?.sequence ?? 0
+        }
+    }
+    public var timestamp: Double? {
+        switch storage {
+        case .none: return nil
+        case .one(let p): return p.timestamp
+        case .many(let ps): return ps.first?.timestamp
+        }
+    }
 
     var packets: [Packet] {
         switch storage {
