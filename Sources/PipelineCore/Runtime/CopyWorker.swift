@@ -410,6 +410,8 @@ final class CopyWorker: PacketRouter, ItemHolder, @unchecked Sendable {
     /// One `process` call. The input's item is read from `output.currentItem` where needed
     /// (the batch keeps it alive), not held in a local: that would retain and release it per call.
     private func invoke(_ input: NodeInput, first: borrowing Packet?, at index: Int) {
+        // One local for the call: each read of the stored (var) output retained and released it.
+        let output = self.output!
         let hasItem = first != nil
         output.setCurrent(first)
         activity.post(.processing, index: index)
