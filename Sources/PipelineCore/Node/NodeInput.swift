@@ -60,25 +60,16 @@ public struct NodeInput: Sendable {
     }
 
     /// The item being processed (nil for a source's single call).
-    public var item: Item? {
+    public var item: Item? { first { $0.item } }
+    public var sequence: Int { first { $0.sequence } ?? 0 }
+    public var timestamp: Double? { first { $0.timestamp } ?? nil }
+
+    /// A field of the first packet, read from the storage without copying the packet.
+    @inline(__always) private func first<T>(_ field: (borrowing Packet) -> T) -> T? {
         switch storage {
         case .none: return nil
-        case .one(let p): return p.item
-        case .many(let ps): return ps.first?.item
-        }
-    }
-    public var sequence: Int {
-        switch storage {
-        case .none: return 0
-        case .one(let p): return p.sequence
-        case .many(let ps): return ps.first?.sequence ?? 0
-        }
-    }
-    public var timestamp: Double? {
-        switch storage {
-        case .none: return nil
-        case .one(let p): return p.timestamp
-        case .many(let ps): return ps.first?.timestamp
+        case .one(let p): return field(p)
+        case .many(let ps): return ps.isEmpty ? nil : field(ps[0])
         }
     }
 

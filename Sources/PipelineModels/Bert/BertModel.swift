@@ -12,7 +12,6 @@ import PipelineTensor
 /// bfloat16 product where the CPU and the kernel path have it, float32 sgemm elsewhere.
 public final class BertModel: Sendable {
     public let config: BertConfig
-    public let precision: LinearPrecision
     let embeddings: BertEmbeddings
     let layers: [BertLayer]
 
@@ -27,7 +26,6 @@ public final class BertModel: Sendable {
     public init(config: BertConfig, weights: SafetensorsFile, precision: LinearPrecision = .bfloat16) throws {
         try config.check(path: weights.path)
         self.config = config
-        self.precision = precision
         let prefix = weights.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
         embeddings = try BertEmbeddings(weights, prefix: prefix, config: config)
         layers = try (0..<config.layerCount).map { i in
