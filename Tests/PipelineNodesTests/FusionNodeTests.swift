@@ -54,6 +54,12 @@ struct FusionNodeTests {
                 options: ["weights": .string(Self.golden + "/projector-odd.safetensors"), "llm": ""])
         }
         #expect(error.message.contains("[29, 37]") && error.message.contains("1280"))
+        // encoder_tokens: stride16 checks against the merged stride-16 width (448) instead, and says so.
+        let merged = try #require(throws: NodeError.self) {
+            try NodeHarness(builtin("fusion.projector"),
+                options: ["weights": .string(Self.golden + "/projector-odd.safetensors"), "llm": "", "encoder_tokens": "stride16"])
+        }
+        #expect(merged.message.contains("[29, 37]") && merged.message.contains("448") && merged.message.contains("stride16"))
     }
 
     @Test("weights that do not fit the LLM's width fail the node before any item, naming both shapes", .enabled(if: llmRuns))

@@ -53,6 +53,41 @@ struct ImageEncoderNodeTests {
         #expect(json.first?.value.arrayValue?.count == 1280)
     }
 
+    @Test("tokens: stride16 merges 2 x 2 cells of block 10's 14 x 14 map into 49 tokens of 448; the embedding is unchanged")
+    func stride16Tokens() throws {
+        let image = try goldenImage("sierpinski")
+        let head = try NodeHarness(builtin("encoder.image")).process(.payload(image))
+        let merged = try NodeHarness(builtin("encoder.image"), options: ["tokens": "stride16"]).process(.payload(image))
+        #expect(merged.count == 2 && merged[1].port == "tokens")
+        #expect(Self.embedding(merged[0].value)?.vector == Self.embedding(head[0].value)?.vector)
+        let tokens = try #require(merged[1].value.tensorPayload)
+        #expect(tokens.shape == [49, 448] && tokens.path == image.path)
+        // The same values as the block-10 map, in make-features.py's order: token (r, c) holds cells
+        // (2r + dy, 2c + dx) for (dy, dx) = (0,0), (0,1), (1,0), (1,1), 112 channels each.
+        let model = try SharedImageModels.load("efficientnet-lite0").network
+        #expect(model.stride16Block == 10 && model.mergedStride16Width == 448)
+        let input = try ImageInput.from(.payload(image), size: 224)
+        let map = try #require(try model.featureMaps(input.data, height: 224, width: 224, taps: [10])[10])
+        #expect(map.channels == 112 && map.height == 14 && map.width == 14)
+        var worst: Float = 0
+        for r in 0..<7 {
+            for c in 0..<7 {
+                for q in 0..<4 {
+                    for ch in stride(from: 0, to: 112, by: 37) {
+                        let expected = map.data[ch * 196 + (2 * r + q / 2) * 14 + 2 * c + q % 2]
+                        worst = max(worst, abs(tokens.data[(r * 7 + c) * 448 + q * 112 + ch] - expected))
+                    }
+                }
+            }
+        }
+        #expect(worst == 0)
+        // A tensor whose stride-16 map has odd sides cannot be merged: a per-item error saying why.
+        let odd = TensorPayload(shape: [3, 240, 240], data: [Float](repeating: 0.1, count: 3 * 240 * 240))
+        #expect {
+            try NodeHarness(builtin("encoder.image"), options: ["tokens": "stride16"]).process(.payload(odd))
+        } throws: { "\($0)".contains("15 x 15") && "\($0)".contains("multiples of 32") }
+    }
+
     @Test("a prepared tensor gives what the image gives")
     func tensorInput() throws {
         let image = try goldenImage("mandelbrot")

@@ -33,6 +33,7 @@ def main():
     torch.set_num_threads(2)
     tensors, meta = load_safetensors(WEIGHTS)
     conn = load_projector(tensors)
+    kind = meta.get("tokens", "head")  # the EfficientNet map the projector reads (encoder.image `tokens:`)
     encoder = mf.load_encoder()
     llm = Llama()
     head, tail, end = layout(llm.tokenizer)
@@ -40,17 +41,20 @@ def main():
     with torch.no_grad():
         for name in SAMPLES:
             path = os.path.join(ROOT, "pipelines/samples/scenes-rendered", name)
-            tokens = mf.tokens(encoder, mf.to_tensor(mf.rgb_bytes(path)).unsqueeze(0))
+            tokens = mf.tokens(encoder, mf.to_tensor(mf.rgb_bytes(path)).unsqueeze(0), kind)
             prefix = conn(tokens)
             x = torch.cat([llm.embed_tokens(torch.tensor([head])), prefix, llm.embed_tokens(torch.tensor([tail]))], dim=1)
             logits = llm.logits(llm(x))[0, -1]
             top = torch.topk(logits, 32)
             cases.append({"image": name, "argmax": int(logits.argmax()),
                           "top": [[int(i), round(float(v), 5)] for v, i in zip(top.values, top.indices)],
-                          "prefix0": [round(float(v), 6) for v in prefix[0, 0, :8]]})
+                          "prefix0": [round(float(v), 6) for v in prefix[0, 0, :8]],
+                          # tokens at a few (token, value) places, to check the encoder's map and merge order
+                          "tokens": [[t, c, round(float(tokens[0, t, c]), 6)] for t in (0, 8, 24, 48)
+                                     for c in (0, 111, 112, 300, tokens.shape[2] - 1)]})
             print(name, cases[-1]["argmax"], llm.tokenizer.decode([cases[-1]["argmax"]]), file=sys.stderr)
     out = {"weights": "pipelines/models/scene-projector.safetensors", "steps": meta.get("steps"),
-           "head": head, "tail": tail, "cases": cases}
+           "tokens": kind, "width": int(tokens.shape[2]), "head": head, "tail": tail, "cases": cases}
     with open(os.path.join(ROOT, "Tests/PipelineModelsTests/Golden/fusion/chain.json"), "w") as f:
         json.dump(out, f, indent=1)
 

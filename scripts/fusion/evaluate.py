@@ -134,7 +134,8 @@ def cmd_pytorch(args):
     conn = load_projector(tensors)
     llm = Llama()
     head, tail, end = layout(llm.tokenizer)
-    features = np.load(os.path.join(args.data, "features.npy"), mmap_mode="r")
+    kind = meta.get("tokens", "head")  # which EfficientNet map the connector was trained on
+    features = np.load(os.path.join(args.data, "features.npy" if kind == "head" else f"features-{kind}.npy"), mmap_mode="r")
     n = len(features) if not args.limit else min(args.limit, len(features))
     with open(args.out, "w") as out, torch.no_grad():
         for start in range(0, n, args.batch):

@@ -6,6 +6,7 @@ scripts/encoder-reference/efficientnet-goldens.py does (PNG decoded by ffmpeg to
 (x - 127) / 128).
 
     scripts/fusion/make-features.py DATA_DIR      # DATA_DIR/renders/scene-*.png -> DATA_DIR/features.npy
+    scripts/fusion/make-features.py --tokens=stride16 DATA_DIR   # -> DATA_DIR/features-stride16.npy [N, 49, 448]
 
 features.npy: float16 [N, 49, 1280], token t = row-major cell (t // 7, t % 7) of the 7x7 map, i.e.
 the order encoder.image's `tokens` port emits. float16 halves the cache; the connector sees
@@ -54,22 +55,54 @@ def to_tensor(raw):
     return (t - 127.0) / 128.0
 
 
+# Which map becomes the tokens (encoder.image's `tokens:` option, same names):
+#   head      the head's 7x7x1280 map after its ReLU6 (the default): [B, 49, 1280]
+#   stride16  block 10's output (the last of the 112-channel stage, stride 16: 14x14x112 at 224),
+#             each 2x2 group of cells merged into one token: [B, 49, 448], token t = merged cell
+#             (t // 7, t % 7), its 448 values = the four cells (dy, dx) = (0,0), (0,1), (1,0), (1,1)
+#             one after the other, 112 channels each. Objects a few pixels wide survive at stride 16
+#             where the head's 7x7 map has pooled them into ImageNet semantics (docs/fusion.md).
+TOKEN_KINDS = {"head": 1280, "stride16": 448}
+STRIDE16_BLOCK = 10
+
+
 @torch.no_grad()
-def tokens(model, batch):
-    """[B,3,224,224] -> [B,49,1280]."""
-    x = model.extract_features(batch)
-    return x.flatten(2).transpose(1, 2).contiguous()
+def tokens(model, batch, kind="head"):
+    """[B,3,224,224] -> [B,49,1280] (head) or [B,49,448] (stride16)."""
+    if kind == "head":
+        x = model.extract_features(batch)
+        return x.flatten(2).transpose(1, 2).contiguous()
+    assert kind == "stride16", kind
+    x = model._swish(model._bn0(model._conv_stem(batch)))
+    for block in model._blocks[:STRIDE16_BLOCK + 1]:
+        x = block(x, drop_connect_rate=None)
+    return merge2x2(x)
+
+
+def merge2x2(x):
+    """[B, C, H, W] (H, W even) -> [B, (H/2)(W/2), 4C]: token (i, j) = cells (2i+dy, 2j+dx) in order
+    (0,0), (0,1), (1,0), (1,1), each cell's C channels."""
+    B, C, H, W = x.shape
+    x = x.view(B, C, H // 2, 2, W // 2, 2)            # b c i dy j dx
+    return x.permute(0, 2, 4, 3, 5, 1).reshape(B, (H // 2) * (W // 2), 4 * C).contiguous()
+
+
+def feature_file(kind):
+    return "features.npy" if kind == "head" else f"features-{kind}.npy"
 
 
 def main():
     torch.set_num_threads(int(os.environ.get("THREADS", "2")))
-    data = sys.argv[1]
+    args = [a for a in sys.argv[1:] if not a.startswith("--tokens=")]
+    kind = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--tokens=")), "head")
+    assert kind in TOKEN_KINDS, f"--tokens= one of {sorted(TOKEN_KINDS)}"
+    data = args[0]
     paths = sorted(glob.glob(os.path.join(data, "renders", "scene-*.png")))
     assert paths, f"no renders in {data}/renders"
     names = [os.path.basename(p) for p in paths]
     assert names == [f"scene-{k:05d}.png" for k in range(len(paths))], "renders must be scene-00000.png ... in order"
     model = load_encoder()
-    out = np.zeros((len(paths), 49, 1280), dtype=np.float16)
+    out = np.zeros((len(paths), 49, TOKEN_KINDS[kind]), dtype=np.float16)
     # One ffmpeg process decodes the whole numbered sequence (same decoder and filter as rgb_bytes).
     frame = SIZE * SIZE * 3
     ffmpeg = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "image2", "-i", os.path.join(data, "renders", "scene-%05d.png"),
@@ -80,10 +113,10 @@ def main():
         raws = [ffmpeg.stdout.read(frame) for _ in chunk]
         assert all(len(r) == frame for r in raws), "ffmpeg ended early"
         batch = torch.stack([to_tensor(r) for r in raws])
-        out[start:start + len(chunk)] = tokens(model, batch).numpy().astype(np.float16)
+        out[start:start + len(chunk)] = tokens(model, batch, kind).numpy().astype(np.float16)
         print(f"features: {start + len(chunk)}/{len(paths)}", file=sys.stderr, flush=True)
     assert ffmpeg.wait() == 0
-    np.save(os.path.join(data, "features.npy"), out)
+    np.save(os.path.join(data, feature_file(kind)), out)
     with open(os.path.join(data, "features.txt"), "w") as f:
         f.write("\n".join(os.path.basename(p) for p in paths) + "\n")
 

@@ -16,12 +16,17 @@ final class ImageEncoder: PipelineNode {
     static let outputs = [
         PortSpec("embedding", .embedding, doc: "an embedding payload (model, path, tile, vector), or a JSON number array with `format: json`"),
         PortSpec("tokens", .tensor,
-            doc: "the last feature map (after the head's ReLU6, before pooling) as a [rows·columns, 1280] tensor, row-major cells"),
+            doc: "the feature map as a tensor, row-major cells: the head's [rows·columns, 1280] (after its ReLU6, before pooling), "
+                + "or with `tokens: stride16` the stride-16 map with 2 x 2 cells merged, [rows·columns, 448]"),
     ]
     static let options = [
         OptionSpec("model", .string, default: "efficientnet-lite0", doc: "a name in the model folder, or a path to one"),
         OptionSpec("format", .choice(["payload", "json"]), default: "payload",
             doc: "emit an embedding payload or a plain JSON number array"),
+        OptionSpec("tokens", .choice(["head", "stride16"]), default: "head",
+            doc: "which map the `tokens` port carries: the head's 7 x 7 x 1280 at 224 x 224, or the stride-16 stage's "
+                + "14 x 14 x 112 with each 2 x 2 group of cells merged into one token (7 x 7 x 448), which keeps small objects' "
+                + "shape and colour (what the shipped scene projector reads)"),
     ]
     static let example = """
         - id: embed
@@ -31,24 +36,32 @@ final class ImageEncoder: PipelineNode {
 
     private let model: ImageModel
     private let json: Bool
+    private let stride16: Bool
 
     init(options: Options, context: NodeContext) throws {
         model = try SharedImageModels.load(options.string("model") ?? "efficientnet-lite0")
         json = options.string("format") == "json"
+        stride16 = options.string("tokens") == "stride16"
     }
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
         let image = try ImageInput.from(input.value, size: model.network.config.imageSize)
-        let out: EfficientNetOutput, tokens: [Float], rows: Int, columns: Int
+        let out: EfficientNetOutput, tokens: [Float], rows: Int, columns: Int, width: Int
         do {
-            (out, tokens, rows, columns) = try model.network.forwardTokens(image.data, height: image.height, width: image.width)
+            if stride16 {
+                (out, tokens, rows, columns, width) = try model.network.forwardMergedStride16Tokens(
+                    image.data, height: image.height, width: image.width)
+            } else {
+                (out, tokens, rows, columns) = try model.network.forwardTokens(image.data, height: image.height, width: image.width)
+                width = out.featureSize
+            }
         } catch {
             throw NodeError((image.path.map { "\($0): " } ?? "") + "\(error)")
         }
         let embedding = Embedding(vector: out.features, model: model.name, path: image.path, tile: image.tile)
         try output.emit(json ? embedding.json : .payload(embedding), to: "embedding")
         try output.emit(
-            .payload(TensorPayload(shape: [rows * columns, out.featureSize], data: tokens, path: image.path, layout: "NC")),
+            .payload(TensorPayload(shape: [rows * columns, width], data: tokens, path: image.path, layout: "NC")),
             to: "tokens")
     }
 }
