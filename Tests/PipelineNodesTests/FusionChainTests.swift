@@ -31,7 +31,7 @@ struct FusionChainTests {
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    @Test("first-step logits: same argmax, top-32 within 1.5 of PyTorch's fp32 (printed)")
+    @Test("first-step logits: same argmax, top-32 within 2.5 of PyTorch's fp32 (printed)")
     func firstStep() throws {
         let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: URL(fileURLWithPath:
             Self.root + "/Tests/PipelineModelsTests/Golden/fusion/chain.json")))
@@ -65,7 +65,9 @@ struct FusionChainTests {
             worst = max(worst, diff)
             print("fusion chain \(c.image): argmax ours \(argmax) PyTorch \(c.argmax), max |Δ| over PyTorch's top 32 = \(diff)")
             #expect(argmax == c.argmax)
-            #expect(diff <= 1.5)
+            // Q4_1 weights and 8-bit activations against fp32: the head-token weights gave 0.49-0.96, the
+            // shipped stride-16 weights 0.46-1.87 on logits of 18-35 (argmax margin about 9); docs/fusion.md.
+            #expect(diff <= 2.5)
         }
         print("fusion chain: worst top-32 logit difference \(worst)")
     }
