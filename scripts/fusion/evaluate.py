@@ -128,14 +128,14 @@ def cmd_score(args):
 def cmd_pytorch(args):
     import numpy as np
     import torch
-    from fusion_common import Llama, layout, load_projector, load_safetensors, read_records
+    from fusion_common import Llama, feature_file, layout, load_projector, load_safetensors, read_records
     torch.set_num_threads(2)
     tensors, meta = load_safetensors(args.weights)
     conn = load_projector(tensors)
     llm = Llama()
     head, tail, end = layout(llm.tokenizer)
     kind = meta.get("tokens", "head")  # which EfficientNet map the connector was trained on
-    features = np.load(os.path.join(args.data, "features.npy" if kind == "head" else f"features-{kind}.npy"), mmap_mode="r")
+    features = np.load(os.path.join(args.data, feature_file(kind)), mmap_mode="r")
     n = len(features) if not args.limit else min(args.limit, len(features))
     with open(args.out, "w") as out, torch.no_grad():
         for start in range(0, n, args.batch):

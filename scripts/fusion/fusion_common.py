@@ -29,6 +29,14 @@ SYSTEM = "You describe images."
 SHAPES = ["cube", "sphere", "cylinder", "cone"]
 COLORS = ["red", "green", "blue", "yellow", "purple", "cyan", "gray", "white"]
 CELL = 1.5  # make-scenes puts objects on a 5 x 5 grid of 1.5 m cells
+# Which EfficientNet-Lite0 map becomes the tokens (encoder.image's `tokens:` option), and its token
+# width at 224 x 224 (make-features.py: what each is).
+TOKEN_KINDS = {"head": 1280, "stride16": 448}
+
+
+def feature_file(kind):
+    """The cache make-features.py writes for a data set: features.npy (head) or features-<kind>.npy."""
+    return "features.npy" if kind == "head" else f"features-{kind}.npy"
 
 
 # ---------------------------------------------------------------- targets

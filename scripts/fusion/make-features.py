@@ -17,6 +17,9 @@ import glob, os, subprocess, sys, tempfile, zipfile
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fusion_common import TOKEN_KINDS, feature_file  # noqa: E402
 from efficientnet_lite_pytorch import EfficientNet
 
 SIZE = 224
@@ -55,14 +58,13 @@ def to_tensor(raw):
     return (t - 127.0) / 128.0
 
 
-# Which map becomes the tokens (encoder.image's `tokens:` option, same names):
+# The token kinds (fusion_common.TOKEN_KINDS; encoder.image's `tokens:` option, same names):
 #   head      the head's 7x7x1280 map after its ReLU6 (the default): [B, 49, 1280]
 #   stride16  block 10's output (the last of the 112-channel stage, stride 16: 14x14x112 at 224),
 #             each 2x2 group of cells merged into one token: [B, 49, 448], token t = merged cell
 #             (t // 7, t % 7), its 448 values = the four cells (dy, dx) = (0,0), (0,1), (1,0), (1,1)
 #             one after the other, 112 channels each. Objects a few pixels wide survive at stride 16
 #             where the head's 7x7 map has pooled them into ImageNet semantics (docs/fusion.md).
-TOKEN_KINDS = {"head": 1280, "stride16": 448}
 STRIDE16_BLOCK = 10
 
 
@@ -85,10 +87,6 @@ def merge2x2(x):
     B, C, H, W = x.shape
     x = x.view(B, C, H // 2, 2, W // 2, 2)            # b c i dy j dx
     return x.permute(0, 2, 4, 3, 5, 1).reshape(B, (H // 2) * (W // 2), 4 * C).contiguous()
-
-
-def feature_file(kind):
-    return "features.npy" if kind == "head" else f"features-{kind}.npy"
 
 
 def main():
