@@ -60,6 +60,11 @@ struct FusionNodeTests {
                 options: ["weights": .string(Self.golden + "/projector-odd.safetensors"), "llm": "", "encoder_tokens": "stride16"])
         }
         #expect(merged.message.contains("[29, 37]") && merged.message.contains("448") && merged.message.contains("stride16"))
+        let cells = try #require(throws: NodeError.self) {
+            try NodeHarness(builtin("fusion.projector"),
+                options: ["weights": .string(Self.golden + "/projector-odd.safetensors"), "llm": "", "encoder_tokens": "stride16-unmerged"])
+        }
+        #expect(cells.message.contains("[29, 37]") && cells.message.contains("112") && cells.message.contains("stride16-unmerged"))
     }
 
     @Test("weights that do not fit the LLM's width fail the node before any item, naming both shapes", .enabled(if: llmRuns))

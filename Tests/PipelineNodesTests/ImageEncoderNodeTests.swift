@@ -53,7 +53,7 @@ struct ImageEncoderNodeTests {
         #expect(json.first?.value.arrayValue?.count == 1280)
     }
 
-    @Test("tokens: stride16 merges 2 x 2 cells of block 10's 14 x 14 map into 49 tokens of 448; the embedding is unchanged")
+    @Test("tokens: stride16 merges 2 x 2 cells of block 10's 14 x 14 map into 49 tokens of 448, stride16-unmerged gives its 196 cells; the embedding is unchanged")
     func stride16Tokens() throws {
         let image = try goldenImage("sierpinski")
         let head = try NodeHarness(builtin("encoder.image")).process(.payload(image))
@@ -65,7 +65,7 @@ struct ImageEncoderNodeTests {
         // The same values as the block-10 map, in make-features.py's order: token (r, c) holds cells
         // (2r + dy, 2c + dx) for (dy, dx) = (0,0), (0,1), (1,0), (1,1), 112 channels each.
         let model = try SharedImageModels.load("efficientnet-lite0").network
-        #expect(model.stride16Block == 10 && model.mergedStride16Width == 448)
+        #expect(model.stride16Block == 10 && model.stride16Width(merged: true) == 448 && model.stride16Width(merged: false) == 112)
         let input = try ImageInput.from(.payload(image), size: 224)
         let map = try #require(try model.featureMaps(input.data, height: 224, width: 224, taps: [10])[10])
         #expect(map.channels == 112 && map.height == 14 && map.width == 14)
@@ -81,11 +81,24 @@ struct ImageEncoderNodeTests {
             }
         }
         #expect(worst == 0)
-        // A tensor whose stride-16 map has odd sides cannot be merged: a per-item error saying why.
+        // stride16-unmerged: the same map one token per cell, token (y, x) at y * 14 + x, all of it.
+        let cells = try NodeHarness(builtin("encoder.image"), options: ["tokens": "stride16-unmerged"]).process(.payload(image))
+        #expect(Self.embedding(cells[0].value)?.vector == Self.embedding(head[0].value)?.vector)
+        let unmerged = try #require(cells[1].value.tensorPayload)
+        #expect(unmerged.shape == [196, 112])
+        var mismatches = 0
+        for t in 0..<196 {
+            for ch in 0..<112 where unmerged.data[t * 112 + ch] != map.data[ch * 196 + t] { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        // A tensor whose stride-16 map has odd sides cannot be merged: a per-item error saying why;
+        // unmerged it is 15 x 15 tokens.
         let odd = TensorPayload(shape: [3, 240, 240], data: [Float](repeating: 0.1, count: 3 * 240 * 240))
         #expect {
             try NodeHarness(builtin("encoder.image"), options: ["tokens": "stride16"]).process(.payload(odd))
         } throws: { "\($0)".contains("15 x 15") && "\($0)".contains("multiples of 32") }
+        let oddCells = try NodeHarness(builtin("encoder.image"), options: ["tokens": "stride16-unmerged"]).process(.payload(odd))
+        #expect(oddCells[1].value.tensorPayload?.shape == [225, 112])
     }
 
     @Test("a prepared tensor gives what the image gives")

@@ -50,8 +50,9 @@ def main():
                           "top": [[int(i), round(float(v), 5)] for v, i in zip(top.values, top.indices)],
                           "prefix0": [round(float(v), 6) for v in prefix[0, 0, :8]],
                           # tokens at a few (token, value) places, to check the encoder's map and merge order
-                          "tokens": [[t, c, round(float(tokens[0, t, c]), 6)] for t in (0, 8, 24, 48)
-                                     for c in (0, 111, 112, 300, tokens.shape[2] - 1)]})
+                          "tokens": [[t, c, round(float(tokens[0, t, c]), 6)]
+                                     for t in sorted({0, 8, 24, 48, tokens.shape[1] - 1})
+                                     for c in sorted({0, 111, 112, 300, tokens.shape[2] - 1}) if c < tokens.shape[2]]})
             print(name, cases[-1]["argmax"], llm.tokenizer.decode([cases[-1]["argmax"]]), file=sys.stderr)
     out = {"weights": "pipelines/models/scene-projector.safetensors", "steps": meta.get("steps"),
            "tokens": kind, "width": int(tokens.shape[2]), "head": head, "tail": tail, "cases": cases}

@@ -30,8 +30,9 @@ SHAPES = ["cube", "sphere", "cylinder", "cone"]
 COLORS = ["red", "green", "blue", "yellow", "purple", "cyan", "gray", "white"]
 CELL = 1.5  # make-scenes puts objects on a 5 x 5 grid of 1.5 m cells
 # Which EfficientNet-Lite0 map becomes the tokens (encoder.image's `tokens:` option), and its token
-# width at 224 x 224 (make-features.py: what each is).
-TOKEN_KINDS = {"head": 1280, "stride16": 448}
+# width at 224 x 224 (make-features.py: what each is); TOKEN_COUNTS: how many tokens at 224 x 224.
+TOKEN_KINDS = {"head": 1280, "stride16": 448, "stride16-unmerged": 112}
+TOKEN_COUNTS = {"head": 49, "stride16": 49, "stride16-unmerged": 196}
 
 
 def feature_file(kind):

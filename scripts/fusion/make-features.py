@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fusion_common import TOKEN_KINDS, feature_file  # noqa: E402
+from fusion_common import TOKEN_COUNTS, TOKEN_KINDS, feature_file  # noqa: E402
 from efficientnet_lite_pytorch import EfficientNet
 
 SIZE = 224
@@ -65,20 +65,22 @@ def to_tensor(raw):
 #             (t // 7, t % 7), its 448 values = the four cells (dy, dx) = (0,0), (0,1), (1,0), (1,1)
 #             one after the other, 112 channels each. Objects a few pixels wide survive at stride 16
 #             where the head's 7x7 map has pooled them into ImageNet semantics (docs/fusion.md).
+#   stride16-unmerged  the same 14x14x112 map, one token per cell: [B, 196, 112], token t = cell
+#             (t // 14, t % 14). The same values as stride16 in another order.
 STRIDE16_BLOCK = 10
 
 
 @torch.no_grad()
 def tokens(model, batch, kind="head"):
-    """[B,3,224,224] -> [B,49,1280] (head) or [B,49,448] (stride16)."""
+    """[B,3,224,224] -> [B,49,1280] (head), [B,49,448] (stride16) or [B,196,112] (stride16-unmerged)."""
     if kind == "head":
         x = model.extract_features(batch)
         return x.flatten(2).transpose(1, 2).contiguous()
-    assert kind == "stride16", kind
+    assert kind in ("stride16", "stride16-unmerged"), kind
     x = model._swish(model._bn0(model._conv_stem(batch)))
     for block in model._blocks[:STRIDE16_BLOCK + 1]:
         x = block(x, drop_connect_rate=None)
-    return merge2x2(x)
+    return merge2x2(x) if kind == "stride16" else x.flatten(2).transpose(1, 2).contiguous()
 
 
 def merge2x2(x):
@@ -100,7 +102,7 @@ def main():
     names = [os.path.basename(p) for p in paths]
     assert names == [f"scene-{k:05d}.png" for k in range(len(paths))], "renders must be scene-00000.png ... in order"
     model = load_encoder()
-    out = np.zeros((len(paths), 49, TOKEN_KINDS[kind]), dtype=np.float16)
+    out = np.zeros((len(paths), TOKEN_COUNTS[kind], TOKEN_KINDS[kind]), dtype=np.float16)
     # One ffmpeg process decodes the whole numbered sequence (same decoder and filter as rgb_bytes).
     frame = SIZE * SIZE * 3
     ffmpeg = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "image2", "-i", os.path.join(data, "renders", "scene-%05d.png"),

@@ -153,16 +153,21 @@ public final class EfficientNetModel: Sendable {
         return last
     }
 
-    /// The width of `forwardMergedStride16Tokens`'s tokens: four cells of the stride-16 map.
-    public var mergedStride16Width: Int? { stride16Block.map { 4 * config.blocks[$0].outChannels } }
+    /// The width of `forwardStride16Tokens`'s tokens: the stride-16 map's channels, four times
+    /// that when 2 x 2 cells are merged into one token.
+    public func stride16Width(merged: Bool) -> Int? {
+        stride16Block.map { (merged ? 4 : 1) * config.blocks[$0].outChannels }
+    }
 
     /// Like `forwardTokens`, but the tokens come from the stride-16 map (`stride16Block`'s
-    /// output) with each 2 x 2 group of cells merged into one token: `[rows · columns][4 · C]`,
-    /// token `t` = merged cell `(t / columns, t % columns)`, its values the cells
-    /// `(2r + dy, 2c + dx)` for `(dy, dx)` = (0,0), (0,1), (1,0), (1,1), C channels each
-    /// (7 x 7 x 448 for Lite0 at 224 x 224; `scripts/fusion/make-features.py --tokens=stride16`).
-    /// The pooled feature and logits are those of the same run's head, as `forwardTokens`.
-    public func forwardMergedStride16Tokens(_ input: [Float], height: Int, width: Int) throws
+    /// output, C channels). Unmerged: one token per cell, `[rows · columns][C]`, token `t` = cell
+    /// `(t / columns, t % columns)` (14 x 14 x 112 for Lite0 at 224 x 224;
+    /// `make-features.py --tokens=stride16-unmerged`). Merged: each 2 x 2 group of cells is one
+    /// token, `[rows · columns][4 · C]`, token `t` = merged cell `(t / columns, t % columns)`, its
+    /// values the cells `(2r + dy, 2c + dx)` for `(dy, dx)` = (0,0), (0,1), (1,0), (1,1), C
+    /// channels each (7 x 7 x 448; `--tokens=stride16`). The pooled feature and logits are those
+    /// of the same run's head, as `forwardTokens`.
+    public func forwardStride16Tokens(_ input: [Float], height: Int, width: Int, merged: Bool) throws
         -> (output: EfficientNetOutput, tokens: [Float], rows: Int, columns: Int, width: Int)
     {
         guard let tap = stride16Block else {
@@ -172,20 +177,22 @@ public final class EfficientNetModel: Sendable {
         guard let map = maps[tap], let headMap = maps[blocks.count] else {
             throw EfficientNetError.badInput(reason: "the network gave no stride-16 map")
         }
-        guard map.height % 2 == 0, map.width % 2 == 0 else {
+        guard !merged || (map.height % 2 == 0 && map.width % 2 == 0) else {
             throw EfficientNetError.badInput(
                 reason: "the stride-16 map is \(map.height) x \(map.width); merging 2 x 2 cells needs even sides "
                     + "(an image whose sides are multiples of 32 pixels)")
         }
-        let rows = map.height / 2, columns = map.width / 2, c = map.channels, plane = map.height * map.width
-        var tokens = [Float](repeating: 0, count: rows * columns * 4 * c)
+        let side = merged ? 2 : 1
+        let rows = map.height / side, columns = map.width / side, c = map.channels, plane = map.height * map.width
+        let group = side * side
+        var tokens = [Float](repeating: 0, count: rows * columns * group * c)
         map.data.withUnsafeBufferPointer { src in
             tokens.withUnsafeMutableBufferPointer { dst in
                 for r in 0..<rows {
                     for col in 0..<columns {
-                        for q in 0..<4 {
-                            let cell = (2 * r + q / 2) * map.width + 2 * col + q % 2
-                            let base = ((r * columns + col) * 4 + q) * c
+                        for q in 0..<group {
+                            let cell = (side * r + q / side) * map.width + side * col + q % side
+                            let base = ((r * columns + col) * group + q) * c
                             for ch in 0..<c { dst[base + ch] = src[ch * plane + cell] }
                         }
                     }
@@ -197,7 +204,7 @@ public final class EfficientNetModel: Sendable {
         let features = pool(head, images: 1)
         let output = EfficientNetOutput(
             images: 1, featureSize: featureSize, classes: config.classes, features: features, logits: try classify(features: features))
-        return (output, tokens, rows, columns, 4 * c)
+        return (output, tokens, rows, columns, group * c)
     }
 
     /// Runs one image and returns the feature maps after the blocks in `taps` (block indices;

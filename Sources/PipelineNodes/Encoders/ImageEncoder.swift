@@ -17,16 +17,17 @@ final class ImageEncoder: PipelineNode {
         PortSpec("embedding", .embedding, doc: "an embedding payload (model, path, tile, vector), or a JSON number array with `format: json`"),
         PortSpec("tokens", .tensor,
             doc: "the feature map as a tensor, row-major cells: the head's [rows·columns, 1280] (after its ReLU6, before pooling), "
-                + "or with `tokens: stride16` the stride-16 map with 2 x 2 cells merged, [rows·columns, 448]"),
+                + "or with `tokens: stride16` the stride-16 map with 2 x 2 cells merged, [rows·columns, 448], "
+                + "or with `tokens: stride16-unmerged` that map one token per cell, [rows·columns, 112]"),
     ]
     static let options = [
         OptionSpec("model", .string, default: "efficientnet-lite0", doc: "a name in the model folder, or a path to one"),
         OptionSpec("format", .choice(["payload", "json"]), default: "payload",
             doc: "emit an embedding payload or a plain JSON number array"),
-        OptionSpec("tokens", .choice(["head", "stride16"]), default: "head",
+        OptionSpec("tokens", .choice(["head", "stride16", "stride16-unmerged"]), default: "head",
             doc: "which map the `tokens` port carries: the head's 7 x 7 x 1280 at 224 x 224, or the stride-16 stage's "
-                + "14 x 14 x 112 with each 2 x 2 group of cells merged into one token (7 x 7 x 448), which keeps small objects' "
-                + "shape and colour (what the shipped scene projector reads)"),
+                + "14 x 14 x 112, which keeps small objects' shape and colour: with each 2 x 2 group of cells merged into one "
+                + "token (stride16: 7 x 7 x 448) or one token per cell (stride16-unmerged: 196 x 112)"),
     ]
     static let example = """
         - id: embed
@@ -36,21 +37,26 @@ final class ImageEncoder: PipelineNode {
 
     private let model: ImageModel
     private let json: Bool
-    private let stride16: Bool
+    /// nil: the head's map; else the stride-16 map, merged 2 x 2 or not.
+    private let stride16Merged: Bool?
 
     init(options: Options, context: NodeContext) throws {
         model = try SharedImageModels.load(options.string("model") ?? "efficientnet-lite0")
         json = options.string("format") == "json"
-        stride16 = options.string("tokens") == "stride16"
+        switch options.string("tokens") {
+        case "stride16": stride16Merged = true
+        case "stride16-unmerged": stride16Merged = false
+        default: stride16Merged = nil
+        }
     }
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {
         let image = try ImageInput.from(input.value, size: model.network.config.imageSize)
         let out: EfficientNetOutput, tokens: [Float], rows: Int, columns: Int, width: Int
         do {
-            if stride16 {
-                (out, tokens, rows, columns, width) = try model.network.forwardMergedStride16Tokens(
-                    image.data, height: image.height, width: image.width)
+            if let merged = stride16Merged {
+                (out, tokens, rows, columns, width) = try model.network.forwardStride16Tokens(
+                    image.data, height: image.height, width: image.width, merged: merged)
             } else {
                 (out, tokens, rows, columns) = try model.network.forwardTokens(image.data, height: image.height, width: image.width)
                 width = out.featureSize
