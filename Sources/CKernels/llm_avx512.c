@@ -89,6 +89,22 @@ PL_AVX512 static inline float reduce4(__m512 acc[4]) {
     return reduce_add_ggml(acc[0]);
 }
 
+// reduce_add_ggml of sixteen vectors at once, out[k] = reduce_add_ggml(x[k]) bit for bit: the
+// tree adds the same pairs at each level (lanes i and i+8, then i and i+4, i and i+2, i and
+// i+1; IEEE addition is commutative), four vectors' worth per instruction instead of one.
+PL_AVX512 static inline __m512 reduce16_ggml(const __m512 x[16]) {
+    __m512 y[8], z[4], w[2];
+    for (int p = 0; p < 8; p++)  // 256-bit halves: y[p] = key 2p's t3 | key 2p+1's t3
+        y[p] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * p], x[2 * p + 1], 0x44), _mm512_shuffle_f32x4(x[2 * p], x[2 * p + 1], 0xEE));
+    for (int m = 0; m < 4; m++)  // 128-bit lane L of z[m]: key 4m + L's t6
+        z[m] = _mm512_add_ps(_mm512_shuffle_f32x4(y[2 * m], y[2 * m + 1], 0x88), _mm512_shuffle_f32x4(y[2 * m], y[2 * m + 1], 0xDD));
+    for (int n = 0; n < 2; n++)  // lane L of w[n]: t8 of keys 8n + L, then 8n + 4 + L
+        w[n] = _mm512_add_ps(_mm512_shuffle_ps(z[2 * n], z[2 * n + 1], 0x44), _mm512_shuffle_ps(z[2 * n], z[2 * n + 1], 0xEE));
+    // lane L: keys L, 4 + L, 8 + L, 12 + L; then back into key order.
+    const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x88), _mm512_shuffle_ps(w[0], w[1], 0xDD));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), r);
+}
+
 PL_AVX512 float pl_dot_f16_avx512(const uint16_t *x, const uint16_t *y, int n) {
     const int np = n & ~63;
 #define LX(k) LOAD_F16(x, k)
@@ -139,6 +155,120 @@ PL_AVX512 void pl_attention_head_avx512(const float *q, const uint16_t *keys, in
     uint16_t *p16 = (uint16_t *)scores;
     for (int t = 0; t < padded; t++) p16[t] = f2h_scalar(probs[t] * inv);
     for (int i = 0; i < d; i++) out[i] = dot_f16_padded(values_t + (size_t)i * value_stride, p16, padded);
+}
+
+// pl_attention_head_avx512 for up to four query heads that share one KV head (grouped-query
+// attention), each head's result bit for bit the single-head kernel's: the same four 16-lane
+// accumulators per head, in the same order, over the same values. What is shared is the
+// memory traffic and the f16 conversion: each key and value chunk is loaded and converted once
+// for all heads, and each head's f16 query and f16 probabilities are converted to floats once
+// (exactly) instead of once per key or value row. G is a constant at every call (always
+// inlined), so the G x 4 accumulators stay in registers. d: a multiple of 64.
+// scratch: G * (2 * padded64(n_kv) + d) floats.
+PL_AVX512 __attribute__((always_inline)) static inline void attention_heads(
+    const float *q, const int G, const uint16_t *keys, int key_stride, const uint16_t *values_t, int value_stride,
+    int first, int n_kv, int d, float scale, float *out, float *scratch) {
+    const int padded = (n_kv + 31) / 32 * 32, wide = (n_kv + 63) / 64 * 64;
+    float *qf = scratch, *scores = qf + G * d, *probs = scores + G * wide;
+    for (int g = 0; g < G; g++)
+        for (int i = 0; i < d; i++) qf[g * d + i] = h2f_scalar(f2h_scalar(q[g * d + i]));
+    float max[4];
+    for (int g = 0; g < G; g++) {
+        max[g] = -INFINITY;
+        for (int t = 0; t < first; t++) scores[g * wide + t] = -INFINITY;
+    }
+    // Sixteen keys at a time: each key's four accumulators combined as reduce4 does, kept, then
+    // reduced together (reduce16_ggml); the last n % 16 keys one by one.
+    __m512 part[4][16];
+    int t = first;
+    for (; t + 16 <= n_kv; t += 16) {
+        for (int kk = 0; kk < 16; kk++) {
+            const uint16_t *key = keys + (size_t)(t + kk) * key_stride;
+            __m512 acc[4][4];
+            for (int g = 0; g < G; g++)
+                for (int j = 0; j < 4; j++) acc[g][j] = _mm512_setzero_ps();
+            for (int i = 0; i < d; i += 64)
+                for (int j = 0; j < 4; j++) {
+                    const __m512 k = LOAD_F16(key, i + 16 * j);
+                    for (int g = 0; g < G; g++)
+                        acc[g][j] = _mm512_fmadd_ps(k, _mm512_loadu_ps(qf + g * d + i + 16 * j), acc[g][j]);
+                }
+            for (int g = 0; g < G; g++)
+                part[g][kk] = _mm512_add_ps(_mm512_add_ps(acc[g][0], acc[g][2]), _mm512_add_ps(acc[g][1], acc[g][3]));
+        }
+        for (int g = 0; g < G; g++) {
+            const __m512 s = _mm512_mul_ps(reduce16_ggml(part[g]), _mm512_set1_ps(scale));
+            _mm512_storeu_ps(scores + g * wide + t, s);
+            for (int kk = 0; kk < 16; kk++)
+                if (scores[g * wide + t + kk] > max[g]) max[g] = scores[g * wide + t + kk];
+        }
+    }
+    for (; t < n_kv; t++) {
+        const uint16_t *key = keys + (size_t)t * key_stride;
+        __m512 acc[4][4];
+        for (int g = 0; g < G; g++)
+            for (int j = 0; j < 4; j++) acc[g][j] = _mm512_setzero_ps();
+        for (int i = 0; i < d; i += 64)
+            for (int j = 0; j < 4; j++) {
+                const __m512 k = LOAD_F16(key, i + 16 * j);
+                for (int g = 0; g < G; g++)
+                    acc[g][j] = _mm512_fmadd_ps(k, _mm512_loadu_ps(qf + g * d + i + 16 * j), acc[g][j]);
+            }
+        for (int g = 0; g < G; g++) {
+            const float s = (float)(double)reduce4(acc[g]) * scale;
+            scores[g * wide + t] = s;
+            if (s > max[g]) max[g] = s;
+        }
+    }
+    for (int g = 0; g < G; g++) {
+        float *sc = scores + g * wide, *pr = probs + g * wide;
+        for (int t = n_kv; t < padded; t++) sc[t] = -INFINITY;
+        const double sum = pl_softmax_exp_avx512(sc, pr, max[g], padded);
+        const float inv = (float)(1.0 / sum);
+        // The f16 probabilities as floats (vcvtps2ph rounds to nearest even, as the scalar
+        // conversion does), zero from n_kv on (the padding's exact zeros).
+        const __m512 vinv = _mm512_set1_ps(inv);
+        int t = 0;
+        for (; t + 16 <= n_kv; t += 16)
+            _mm512_storeu_ps(pr + t, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(_mm512_loadu_ps(pr + t), vinv),
+                                                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+        for (; t < n_kv; t++) pr[t] = h2f_scalar(f2h_scalar(pr[t] * inv));
+        for (; t < wide; t++) pr[t] = 0;
+    }
+    // Sixteen value rows (output dimensions) at a time, reduced together as the keys above.
+    for (int i0 = 0; i0 < d; i0 += 16) {
+        for (int ii = 0; ii < 16; ii++) {
+            const uint16_t *row = values_t + (size_t)(i0 + ii) * value_stride;
+            __m512 acc[4][4];
+            for (int g = 0; g < G; g++)
+                for (int j = 0; j < 4; j++) acc[g][j] = _mm512_setzero_ps();
+            for (int k0 = 0; k0 < wide; k0 += 64)
+                for (int j = 0; j < 4; j++) {
+                    const __m512 v = load_f16_upto(row, k0 + 16 * j, padded);
+                    for (int g = 0; g < G; g++)
+                        acc[g][j] = _mm512_fmadd_ps(v, _mm512_loadu_ps(probs + g * wide + k0 + 16 * j), acc[g][j]);
+                }
+            for (int g = 0; g < G; g++)
+                part[g][ii] = _mm512_add_ps(_mm512_add_ps(acc[g][0], acc[g][2]), _mm512_add_ps(acc[g][1], acc[g][3]));
+        }
+        for (int g = 0; g < G; g++) _mm512_storeu_ps(out + g * d + i0, reduce16_ggml(part[g]));
+    }
+}
+
+// Any group size, four heads at a time.
+PL_AVX512 void pl_attention_group_avx512(const float *q, int group, const uint16_t *keys, int key_stride,
+                                         const uint16_t *values_t, int value_stride, int first, int n_kv, int d,
+                                         float scale, float *out, float *scratch) {
+    for (int g0 = 0; g0 < group; g0 += 4) {
+        const float *qg = q + (size_t)g0 * d;
+        float *og = out + (size_t)g0 * d;
+        switch (group - g0 < 4 ? group - g0 : 4) {
+        case 1: attention_heads(qg, 1, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, og, scratch); break;
+        case 2: attention_heads(qg, 2, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, og, scratch); break;
+        case 3: attention_heads(qg, 3, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, og, scratch); break;
+        default: attention_heads(qg, 4, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, og, scratch); break;
+        }
+    }
 }
 
 // ---- Q4_1 and Q8_0 eight-row kernels with VNNI ----

@@ -12,6 +12,13 @@
 // at run time, so the binary still runs on an AVX2-only CPU.
 #define PL_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
+// pl_attention_head_avx512 for `group` query heads sharing one KV head, q and out one head after
+// another (d apart), each head bit for bit the single-head kernel's; keys and values are read
+// once for every four heads. d a multiple of 64; scratch: min(group, 4) * (2 * padded64(n_kv) + d) floats.
+void pl_attention_group_avx512(const float *q, int group, const uint16_t *keys, int key_stride,
+                               const uint16_t *values_t, int value_stride, int first, int n_kv, int d,
+                               float scale, float *out, float *scratch);
+
 // True where this thread takes the AVX-512 path.
 static inline int pl_use_avx512(void) { return pl_isa_now() >= PL_ISA_AVX512; }
 
@@ -30,6 +37,13 @@ float pl_dot_f16_avx512(const uint16_t *x, const uint16_t *y, int n);
 // 64 with zeros (masked loads), as llama.cpp's n_kv is padded to 256 positions.
 void pl_attention_head_avx512(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                               int value_stride, int first, int n_kv, int d, float scale, float *out, float *scratch);
+
+// pl_attention_head_avx512 for `group` query heads sharing one KV head, q and out one head after
+// another (d apart), each head bit for bit the single-head kernel's; keys and values are read
+// once for every four heads. d a multiple of 64; scratch: min(group, 4) * (2 * padded64(n_kv) + d) floats.
+void pl_attention_group_avx512(const float *q, int group, const uint16_t *keys, int key_stride,
+                               const uint16_t *values_t, int value_stride, int first, int n_kv, int d,
+                               float scale, float *out, float *scratch);
 
 // True where this thread takes the AVX-512 path and the CPU has AVX-512 VNNI.
 static inline int pl_use_avx512_vnni(void) { return pl_use_avx512() && (pl_cpu_features() & PL_CPU_AVX512VNNI); }

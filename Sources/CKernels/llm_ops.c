@@ -235,6 +235,17 @@ void pl_attention_head_window(const float *q, const uint16_t *keys, int key_stri
         attention_head_avx2(q, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, out, scratch);
 }
 
+void pl_attention_group(const float *q, int group, const uint16_t *keys, int key_stride, const uint16_t *values_t,
+                        int value_stride, int first, int n_kv, int d, float scale, float *out, float *scratch) {
+    if (pl_use_avx512() && d % 64 == 0 && group >= 1) {
+        pl_attention_group_avx512(q, group, keys, key_stride, values_t, value_stride, first, n_kv, d, scale, out, scratch);
+        return;
+    }
+    for (int g = 0; g < group; g++)
+        pl_attention_head_window(q + (size_t)g * d, keys, key_stride, values_t, value_stride, first, n_kv, d, scale,
+                                 out + (size_t)g * d, scratch);
+}
+
 void pl_attention_head(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                        int value_stride, int n_kv, int d, float scale, float *out, float *scratch) {
     pl_attention_head_window(q, keys, key_stride, values_t, value_stride, 0, n_kv, d, scale, out, scratch);

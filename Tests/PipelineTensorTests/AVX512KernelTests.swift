@@ -175,4 +175,36 @@ struct AVX512KernelTests {
         let ref = Self.head(q: q, keys: keys, values: values, capacity: capacity, first: first, nKV: nKV, d: d, scale: 0.125)
         #expect(Self.bits(out) == Self.bits(ref))
     }
+
+    @Test("grouped-query attention: each of the group's heads equals the single-head kernel, bit for bit",
+          arguments: [(1, 64, 1, 0), (3, 64, 33, 0), (4, 256, 100, 0), (4, 256, 257, 200), (8, 64, 64, 10), (2, 128, 7, 3)])
+    func attentionGroup(group: Int, d: Int, nKV: Int, first: Int) {
+        let capacity = (nKV + 31) / 32 * 32 + 32
+        var rng = Random(state: UInt64(group * 7919 + d * 31 + nKV * 131 + first))
+        let q = (0..<(group * d)).map { _ in rng.float(-2, 2) }
+        // Keys of two KV heads interleaved per position (width 2d), the group reading the second.
+        let keys = (0..<(capacity * 2 * d)).map { _ in Float16(rng.float(-2, 2)).bitPattern }
+        var values = [UInt16](repeating: 0, count: 2 * d * capacity)
+        // Past n_kv the rows hold later positions (a prompt chunk stores all before attending).
+        for i in 0..<(2 * d) { for t in 0..<capacity { values[i * capacity + t] = Float16(rng.float(-2, 2)).bitPattern } }
+        var grouped = [Float](repeating: .nan, count: group * d), single = grouped
+        var scratch = [Float](repeating: .nan, count: group * (2 * ((capacity + 63) / 64 * 64) + d))
+        ISA.withThreadPath(.avx512) {
+            keys.withUnsafeBufferPointer { k in
+                values.withUnsafeBufferPointer { v in
+                    pl_attention_group(q, Int32(group), k.baseAddress! + d, Int32(2 * d), v.baseAddress! + d * capacity,
+                                       Int32(capacity), Int32(first), Int32(nKV), Int32(d), 0.125, &grouped, &scratch)
+                    for g in 0..<group {
+                        var out = [Float](repeating: .nan, count: d)
+                        Array(q[(g * d)..<(g * d + d)]).withUnsafeBufferPointer { qg in
+                            pl_attention_head_window(qg.baseAddress!, k.baseAddress! + d, Int32(2 * d), v.baseAddress! + d * capacity,
+                                                     Int32(capacity), Int32(first), Int32(nKV), Int32(d), 0.125, &out, &scratch)
+                        }
+                        single.replaceSubrange((g * d)..<(g * d + d), with: out)
+                    }
+                }
+            }
+        }
+        #expect(Self.bits(grouped) == Self.bits(single))
+    }
 }

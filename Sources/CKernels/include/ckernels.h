@@ -97,6 +97,14 @@ void pl_attention_head(const float *q, const uint16_t *keys, int key_stride, con
 void pl_attention_head_window(const float *q, const uint16_t *keys, int key_stride, const uint16_t *values_t,
                               int value_stride, int first, int n_kv, int d, float scale, float *out, float *scratch);
 
+/// pl_attention_head_window for `group` query heads that share the KV head (grouped-query
+/// attention; q and out: one head after another, d apart), each head's output bit for bit what
+/// pl_attention_head_window gives it. On the AVX-512 path (d a multiple of 64) the keys and
+/// values are read once for every four heads. scratch: room for
+/// group * (2 * padded64(n_kv) + d) floats, padded64(n) rounding n up to 64.
+void pl_attention_group(const float *q, int group, const uint16_t *keys, int key_stride, const uint16_t *values_t,
+                        int value_stride, int first, int n_kv, int d, float scale, float *out, float *scratch);
+
 /// y[i] = gelu_tanh(gate[i]) * up[i] as ggml_vec_geglu_f32 computes it (f16 GELU table).
 void pl_geglu(const float *gate, const float *up, float *y, int n);
 

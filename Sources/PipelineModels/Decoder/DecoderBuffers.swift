@@ -35,9 +35,29 @@ final class DecoderBuffers {
         activations.deallocate()
     }
 
+    /// Runs `body` on the rows `0..<rows` split into contiguous ranges over the worker pool when
+    /// there are enough of them to pay for a dispatch (a prompt chunk), else on the caller. For
+    /// the row-wise steps between the matrix products (norms, RoPE, residual adds, activations,
+    /// quantizing the input): each row's values are the same whichever thread computes it.
+    static func forRows(_ rows: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let tasks = min(threads, rows / minimumRowsPerTask)
+        if tasks <= 1 {
+            body(0..<rows)
+            return
+        }
+        WorkerPool.run(tasks: tasks) { t in body(rows * t / tasks..<rows * (t + 1) / tasks) }
+    }
+
+    /// Below this many rows per task a row-wise step stays on the caller (a dispatch costs a few
+    /// microseconds; one row of a norm or RoPE, less).
+    static let minimumRowsPerTask = 4
+
     /// Adds `p` (all positions) to the residual stream `x`.
-    func addToResidual(_ p: UnsafeMutablePointer<Float>) {
-        for i in 0..<(positions * width) { x[i] = p[i] + x[i] }
+    func addToResidual(_ p: UnsafeMutablePointer<Float>, threads: Int) {
+        let x = self.x, w = width
+        Self.forRows(positions, threads: threads) { rows in
+            for i in rows.lowerBound * w..<rows.upperBound * w { x[i] = p[i] + x[i] }
+        }
     }
 
     /// out = W · input for each (W, out) of `jobs`, over `count` positions: `input` holds one
@@ -53,8 +73,11 @@ final class DecoderBuffers {
             let m = jobs[i].0, format = m.activationFormat
             let stride = m.columns / format.blockSize * format.blockBytes
             if format != quantized {
-                for t in 0..<n {
-                    QuantizedDot.fastQuantize(input + t * m.columns, count: m.columns, as: format, into: activations + t * stride)
+                let activations = self.activations, columns = m.columns
+                Self.forRows(n, threads: threads) { rows in
+                    for t in rows {
+                        QuantizedDot.fastQuantize(input + t * columns, count: columns, as: format, into: activations + t * stride)
+                    }
                 }
                 quantized = format
             }

@@ -107,8 +107,16 @@ final class KVCache {
                 scale: Float, threads: Int, into out: UnsafeMutablePointer<Float>) {
         let d = headSize, kvHeads = width / headSize, group = heads / kvHeads
         let capacity = self.capacity, width = self.width
-        let pairs = count * heads
+        // A prompt chunk runs each (position, KV head) with its query heads together, keys and
+        // values read once for the group; one position (a generation step) keeps one task per
+        // (position, head) pair so its few pairs still spread over the threads. Either way every
+        // head's output is the same bits (pl_attention_group).
+        let grouped = group > 1 && count >= threads
+        let unit = grouped ? group : 1
+        let pairs = count * heads / unit
         let tasks = max(1, min(threads, workers, pairs))
+        let needed = unit * (2 * ((capacity + 63) / 64 * 64) + d)
+        if scratch.count < workers * needed { scratch = .init(repeating: 0, count: workers * needed) }
         let perTask = scratch.count / workers
         keys[layer].withUnsafeBufferPointer { keys in
             values[layer].withUnsafeBufferPointer { values in
@@ -117,11 +125,11 @@ final class KVCache {
                     WorkerPool.run(tasks: tasks) { task in
                         // Interleaved, so later (longer) positions are shared out evenly.
                         for pair in stride(from: task, to: pairs, by: tasks) {
-                            let t = pair / heads, head = pair % heads, kvHead = head / group
+                            let t = pair / (heads / unit), head = pair % (heads / unit) * unit, kvHead = head / group
                             let position = first + t
                             let start = window > 0 ? max(0, position - window + 1) : 0
-                            pl_attention_head_window(
-                                q + t * heads * d + head * d, keys + kvHead * d, Int32(width),
+                            pl_attention_group(
+                                q + t * heads * d + head * d, Int32(unit), keys + kvHead * d, Int32(width),
                                 values + kvHead * d * capacity, Int32(capacity), Int32(start), Int32(position + 1),
                                 Int32(d), scale, out + t * heads * d + head * d, scratch + task * perTask)
                         }

@@ -110,46 +110,55 @@ public final class Gemma3Model: DecoderModel, @unchecked Sendable {
              global: Rope(headSize: d, base: c.ropeBase, scale: c.ropeScale, position: pos0 + t))
         }
         s.dump("inp_scaled", b.x, n * w)
+        let rows = DecoderBuffers.forRows
+        let heads = c.heads, kvHeads = c.kvHeads, scale = c.attentionScale
         for (l, layer) in layers.enumerated() {
             let block = layer.block
-            norm(b.x, block.attnNorm, into: b.h, rows: n)
+            rows(n, threads) { r in norm(b.x + r.lowerBound * w, block.attnNorm, into: b.h + r.lowerBound * w, rows: r.count) }
             s.dump("attn_norm-\(l)", b.h, n * w)
             b.multiply([(block.wq, b.q), (block.wk, b.k), (block.wv, b.v)], input: b.h, count: n, threads: threads)
-            norm(b.q, layer.qNorm, into: b.q, rows: n * c.heads)
-            norm(b.k, layer.kNorm, into: b.k, rows: n * c.kvHeads)
+            rows(n, threads) { r in
+                norm(b.q + r.lowerBound * qw, layer.qNorm, into: b.q + r.lowerBound * qw, rows: r.count * heads)
+                norm(b.k + r.lowerBound * kvWidth, layer.kNorm, into: b.k + r.lowerBound * kvWidth, rows: r.count * kvHeads)
+            }
             s.dump("Qcur_normed-\(l)", b.q, n * qw)
             s.dump("Kcur_normed-\(l)", b.k, n * kvWidth)
-            for t in 0..<n {
-                let qt = b.q + t * qw, kt = b.k + t * kvWidth
-                let rope = c.sliding[l] ? ropes[t].local : ropes[t].global
-                rope.rotate(qt, heads: c.heads, mode: .neox)
-                rope.rotate(kt, heads: c.kvHeads, mode: .neox)
+            rows(n, threads) { r in
+                for t in r {
+                    let qt = b.q + t * qw, kt = b.k + t * kvWidth
+                    let rope = c.sliding[l] ? ropes[t].local : ropes[t].global
+                    rope.rotate(qt, heads: heads, mode: .neox)
+                    rope.rotate(kt, heads: kvHeads, mode: .neox)
+                }
             }
             s.dump("Qcur-\(l)", b.q, n * qw)
             s.dump("Kcur-\(l)", b.k, n * kvWidth)
             s.dump("Vcur-\(l)", b.v, n * kvWidth)
-            for i in 0..<(n * qw) { b.q[i] *= c.attentionScale }
-            for t in 0..<n {
-                s.cache.store(layer: l, position: pos0 + t, keys: b.k + t * kvWidth, values: b.v + t * kvWidth)
-            }
-            s.cache.attend(layer: l, queries: b.q, heads: c.heads, count: n, from: pos0,
+            rows(n, threads) { r in for i in r.lowerBound * qw..<r.upperBound * qw { b.q[i] *= scale } }
+            // The cache's arrays are mutated in place: one thread stores.
+            for t in 0..<n { s.cache.store(layer: l, position: pos0 + t, keys: b.k + t * kvWidth, values: b.v + t * kvWidth) }
+            s.cache.attend(layer: l, queries: b.q, heads: heads, count: n, from: pos0,
                            window: c.sliding[l] ? c.slidingWindow : 0, scale: 1, threads: threads, into: b.attention)
             s.dump("kqv_out-\(l)", b.attention, n * qw)
             b.multiply([(block.wo, b.projected)], input: b.attention, count: n, threads: threads)
-            norm(b.projected, layer.postAttnNorm, into: b.projected, rows: n)
+            rows(n, threads) { r in
+                norm(b.projected + r.lowerBound * w, layer.postAttnNorm, into: b.projected + r.lowerBound * w, rows: r.count)
+            }
             s.dump("attn_post_norm-\(l)", b.projected, n * w)
-            b.addToResidual(b.projected)
+            b.addToResidual(b.projected, threads: threads)
             s.dump("sa_out-\(l)", b.x, n * w)
-            norm(b.x, block.ffnNorm, into: b.h, rows: n)
+            rows(n, threads) { r in norm(b.x + r.lowerBound * w, block.ffnNorm, into: b.h + r.lowerBound * w, rows: r.count) }
             s.dump("ffn_norm-\(l)", b.h, n * w)
             b.multiply([(block.gate, b.gate), (block.up, b.up)], input: b.h, count: n, threads: threads)
-            pl_geglu(b.gate, b.up, b.act, Int32(n * ff))
+            rows(n, threads) { r in
+                pl_geglu(b.gate + r.lowerBound * ff, b.up + r.lowerBound * ff, b.act + r.lowerBound * ff, Int32(r.count * ff))
+            }
             s.dump("ffn_geglu-\(l)", b.act, n * ff)
             b.multiply([(block.down, b.down)], input: b.act, count: n, threads: threads)
             s.dump("ffn_out-\(l)", b.down, n * w)
-            norm(b.down, layer.postFfnNorm, into: b.down, rows: n)
+            rows(n, threads) { r in norm(b.down + r.lowerBound * w, layer.postFfnNorm, into: b.down + r.lowerBound * w, rows: r.count) }
             s.dump("ffn_post_norm-\(l)", b.down, n * w)
-            b.addToResidual(b.down)
+            b.addToResidual(b.down, threads: threads)
             s.dump("l_out-\(l)", b.x, n * w)
         }
         guard let logits else { return }

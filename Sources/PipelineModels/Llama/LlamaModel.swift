@@ -46,15 +46,19 @@ public final class LlamaModel: DecoderModel, @unchecked Sendable {
         let threads = self.threads
         let scale = 1 / Float(c.headSize).squareRoot()
         let ropes = (0..<n).map { Rope(headSize: c.headSize, base: c.ropeBase, position: pos0 + $0) }
+        let rows = DecoderBuffers.forRows
         for (l, layer) in layers.enumerated() {
-            norm(b.x, layer.attnNorm, into: b.h, rows: n)
+            rows(n, threads) { r in norm(b.x + r.lowerBound * w, layer.attnNorm, into: b.h + r.lowerBound * w, rows: r.count) }
             s.dump("attn_norm-\(l)", b.h, n * w)
             b.multiply([(layer.wq, b.q), (layer.wk, b.k), (layer.wv, b.v)], input: b.h, count: n, threads: threads)
-            for t in 0..<n {
-                ropes[t].rotate(b.q + t * qw, heads: c.heads, mode: .norm)
-                ropes[t].rotate(b.k + t * kvWidth, heads: c.kvHeads, mode: .norm)
-                s.cache.store(layer: l, position: pos0 + t, keys: b.k + t * kvWidth, values: b.v + t * kvWidth)
+            rows(n, threads) { r in
+                for t in r {
+                    ropes[t].rotate(b.q + t * qw, heads: c.heads, mode: .norm)
+                    ropes[t].rotate(b.k + t * kvWidth, heads: c.kvHeads, mode: .norm)
+                }
             }
+            // The cache's arrays are mutated in place: one thread stores.
+            for t in 0..<n { s.cache.store(layer: l, position: pos0 + t, keys: b.k + t * kvWidth, values: b.v + t * kvWidth) }
             s.dump("Qcur-\(l)", b.q, n * qw)
             s.dump("Kcur-\(l)", b.k, n * kvWidth)
             s.dump("Vcur-\(l)", b.v, n * kvWidth)
@@ -62,13 +66,15 @@ public final class LlamaModel: DecoderModel, @unchecked Sendable {
                            threads: threads, into: b.attention)
             s.dump("kqv_out-\(l)", b.attention, n * qw)
             b.multiply([(layer.wo, b.projected)], input: b.attention, count: n, threads: threads)
-            b.addToResidual(b.projected)
+            b.addToResidual(b.projected, threads: threads)
             s.dump("ffn_inp-\(l)", b.x, n * w)
-            norm(b.x, layer.ffnNorm, into: b.h, rows: n)
+            rows(n, threads) { r in norm(b.x + r.lowerBound * w, layer.ffnNorm, into: b.h + r.lowerBound * w, rows: r.count) }
             b.multiply([(layer.gate, b.gate), (layer.up, b.up)], input: b.h, count: n, threads: threads)
-            pl_swiglu(b.gate, b.up, b.act, Int32(n * ff))
+            rows(n, threads) { r in
+                pl_swiglu(b.gate + r.lowerBound * ff, b.up + r.lowerBound * ff, b.act + r.lowerBound * ff, Int32(r.count * ff))
+            }
             b.multiply([(layer.down, b.down)], input: b.act, count: n, threads: threads)
-            b.addToResidual(b.down)
+            b.addToResidual(b.down, threads: threads)
             s.dump("ffn_out-\(l)", b.down, n * w)
             s.dump("l_out-\(l)", b.x, n * w)
         }
