@@ -157,6 +157,23 @@ PL_AVX512 void pl_attention_head_avx512(const float *q, const uint16_t *keys, in
     for (int i = 0; i < d; i++) out[i] = dot_f16_padded(values_t + (size_t)i * value_stride, p16, padded);
 }
 
+// One key's dots with G queries (f32 copies of the f16 queries, d apart), each up to reduce4's
+// last step: its four accumulators combined ((a0 + a2) + (a1 + a3)) into one vector, written to
+// out[g * out_stride].
+PL_AVX512 __attribute__((always_inline)) static inline void key_dots(const uint16_t *key, const float *qf, const int G, int d,
+                                                                      __m512 *out, int out_stride) {
+    __m512 acc[4][4];
+    for (int g = 0; g < G; g++)
+        for (int j = 0; j < 4; j++) acc[g][j] = _mm512_setzero_ps();
+    for (int i = 0; i < d; i += 64)
+        for (int j = 0; j < 4; j++) {
+            const __m512 k = LOAD_F16(key, i + 16 * j);
+            for (int g = 0; g < G; g++) acc[g][j] = _mm512_fmadd_ps(k, _mm512_loadu_ps(qf + g * d + i + 16 * j), acc[g][j]);
+        }
+    for (int g = 0; g < G; g++)
+        out[g * out_stride] = _mm512_add_ps(_mm512_add_ps(acc[g][0], acc[g][2]), _mm512_add_ps(acc[g][1], acc[g][3]));
+}
+
 // pl_attention_head_avx512 for up to four query heads that share one KV head (grouped-query
 // attention), each head's result bit for bit the single-head kernel's: the same four 16-lane
 // accumulators per head, in the same order, over the same values. What is shared is the
@@ -182,20 +199,7 @@ PL_AVX512 __attribute__((always_inline)) static inline void attention_heads(
     __m512 part[4][16];
     int t = first;
     for (; t + 16 <= n_kv; t += 16) {
-        for (int kk = 0; kk < 16; kk++) {
-            const uint16_t *key = keys + (size_t)(t + kk) * key_stride;
-            __m512 acc[4][4];
-            for (int g = 0; g < G; g++)
-                for (int j = 0; j < 4; j++) acc[g][j] = _mm512_setzero_ps();
-            for (int i = 0; i < d; i += 64)
-                for (int j = 0; j < 4; j++) {
-                    const __m512 k = LOAD_F16(key, i + 16 * j);
-                    for (int g = 0; g < G; g++)
-                        acc[g][j] = _mm512_fmadd_ps(k, _mm512_loadu_ps(qf + g * d + i + 16 * j), acc[g][j]);
-                }
-            for (int g = 0; g < G; g++)
-                part[g][kk] = _mm512_add_ps(_mm512_add_ps(acc[g][0], acc[g][2]), _mm512_add_ps(acc[g][1], acc[g][3]));
-        }
+        for (int kk = 0; kk < 16; kk++) key_dots(keys + (size_t)(t + kk) * key_stride, qf, G, d, &part[0][kk], 16);
         for (int g = 0; g < G; g++) {
             const __m512 s = _mm512_mul_ps(reduce16_ggml(part[g]), _mm512_set1_ps(scale));
             _mm512_storeu_ps(scores + g * wide + t, s);
@@ -204,18 +208,10 @@ PL_AVX512 __attribute__((always_inline)) static inline void attention_heads(
         }
     }
     for (; t < n_kv; t++) {
-        const uint16_t *key = keys + (size_t)t * key_stride;
-        __m512 acc[4][4];
-        for (int g = 0; g < G; g++)
-            for (int j = 0; j < 4; j++) acc[g][j] = _mm512_setzero_ps();
-        for (int i = 0; i < d; i += 64)
-            for (int j = 0; j < 4; j++) {
-                const __m512 k = LOAD_F16(key, i + 16 * j);
-                for (int g = 0; g < G; g++)
-                    acc[g][j] = _mm512_fmadd_ps(k, _mm512_loadu_ps(qf + g * d + i + 16 * j), acc[g][j]);
-            }
+        __m512 one[4];
+        key_dots(keys + (size_t)t * key_stride, qf, G, d, one, 1);
         for (int g = 0; g < G; g++) {
-            const float s = (float)(double)reduce4(acc[g]) * scale;
+            const float s = (float)(double)reduce_add_ggml(one[g]) * scale;
             scores[g * wide + t] = s;
             if (s > max[g]) max[g] = s;
         }
