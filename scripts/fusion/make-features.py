@@ -91,6 +91,20 @@ def merge2x2(x):
     return x.permute(0, 2, 4, 3, 5, 1).reshape(B, (H // 2) * (W // 2), 4 * C).contiguous()
 
 
+def batches(data, n, size=32):
+    """The first n renders of DATA/renders/scene-%05d.png as (start, [k, 3, 224, 224] tensor) batches:
+    one ffmpeg process decodes the whole numbered sequence (same decoder and filter as rgb_bytes)."""
+    frame = SIZE * SIZE * 3
+    ffmpeg = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "image2", "-i", os.path.join(data, "renders", "scene-%05d.png"),
+                               "-frames:v", str(n), "-vf", f"scale={SIZE}:{SIZE}:flags=bicubic",
+                               "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE)
+    for start in range(0, n, size):
+        raws = [ffmpeg.stdout.read(frame) for _ in range(min(size, n - start))]
+        assert all(len(r) == frame for r in raws), "ffmpeg ended early"
+        yield start, torch.stack([to_tensor(r) for r in raws])
+    assert ffmpeg.wait() == 0
+
+
 def main():
     torch.set_num_threads(int(os.environ.get("THREADS", "2")))
     args = [a for a in sys.argv[1:] if not a.startswith("--tokens=")]
@@ -103,19 +117,9 @@ def main():
     assert names == [f"scene-{k:05d}.png" for k in range(len(paths))], "renders must be scene-00000.png ... in order"
     model = load_encoder()
     out = np.zeros((len(paths), TOKEN_COUNTS[kind], TOKEN_KINDS[kind]), dtype=np.float16)
-    # One ffmpeg process decodes the whole numbered sequence (same decoder and filter as rgb_bytes).
-    frame = SIZE * SIZE * 3
-    ffmpeg = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "image2", "-i", os.path.join(data, "renders", "scene-%05d.png"),
-                               "-frames:v", str(len(paths)), "-vf", f"scale={SIZE}:{SIZE}:flags=bicubic",
-                               "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE)
-    for start in range(0, len(paths), 32):
-        chunk = paths[start:start + 32]
-        raws = [ffmpeg.stdout.read(frame) for _ in chunk]
-        assert all(len(r) == frame for r in raws), "ffmpeg ended early"
-        batch = torch.stack([to_tensor(r) for r in raws])
-        out[start:start + len(chunk)] = tokens(model, batch, kind).numpy().astype(np.float16)
-        print(f"features: {start + len(chunk)}/{len(paths)}", file=sys.stderr, flush=True)
-    assert ffmpeg.wait() == 0
+    for start, batch in batches(data, len(paths)):
+        out[start:start + len(batch)] = tokens(model, batch, kind).numpy().astype(np.float16)
+        print(f"features: {start + len(batch)}/{len(paths)}", file=sys.stderr, flush=True)
     np.save(os.path.join(data, feature_file(kind)), out)
     with open(os.path.join(data, "features.txt"), "w") as f:
         f.write("\n".join(os.path.basename(p) for p in paths) + "\n")

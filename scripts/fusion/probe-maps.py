@@ -16,7 +16,7 @@ true object the shape and the colour predicted in its cell.
 
     /root/venvs/fusion/bin/python scripts/fusion/probe-maps.py [DATA] [N]    # default out/fusion/train 3000
 """
-import importlib.util, os, subprocess, sys, time
+import importlib.util, os, sys, time
 
 import numpy as np
 import torch
@@ -36,22 +36,16 @@ spec.loader.exec_module(mf)
 def maps(data, n):
     """Block 10's map [n, 196, 112] and the head's [n, 49, 1280] of the first n renders."""
     model = mf.load_encoder()
-    frame = mf.SIZE * mf.SIZE * 3
-    ff = subprocess.Popen(["ffmpeg", "-v", "error", "-f", "image2", "-i", os.path.join(data, "renders", "scene-%05d.png"),
-                           "-frames:v", str(n), "-vf", f"scale={mf.SIZE}:{mf.SIZE}:flags=bicubic", "-f", "rawvideo",
-                           "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE)
     b10 = np.zeros((n, 196, 112), np.float32)
     head = np.zeros((n, 49, 1280), np.float32)
-    for s in range(0, n, 32):
-        k = min(32, n - s)
-        x = torch.stack([mf.to_tensor(ff.stdout.read(frame)) for _ in range(k)])
+    for s, x in mf.batches(data, n):
+        k = len(x)
         x = model._swish(model._bn0(model._conv_stem(x)))
         for i, block in enumerate(model._blocks):
             x = block(x, drop_connect_rate=None)
             if i == mf.STRIDE16_BLOCK:
                 b10[s:s + k] = x.flatten(2).transpose(1, 2).numpy()
         head[s:s + k] = model._swish(model._bn1(model._conv_head(x))).flatten(2).transpose(1, 2).numpy()
-    assert ff.wait() == 0
     return torch.from_numpy(b10), torch.from_numpy(head)
 
 

@@ -130,15 +130,37 @@ public final class EfficientNetModel: Sendable {
             throw EfficientNetError.badInput(reason: "\(input.count) floats for 3 x \(height) x \(width)")
         }
         let x = headActivation(input, images: 1, height: height, width: width, threads: max(1, BLAS.threads))
-        let plane = x.height * x.width
-        var tokens = [Float](repeating: 0, count: plane * x.channels)
-        for c in 0..<x.channels {
-            for t in 0..<plane { tokens[t * x.channels + c] = x.data[c * plane + t] }
-        }
+        let tokens = Self.cellTokens(x.data, channels: x.channels, height: x.height, width: x.width, side: 1)
+        return (try output(head: x), tokens, x.height, x.width)
+    }
+
+    /// One image's pooled feature and logits from its head activation.
+    private func output(head x: EfficientNetActivation) throws -> EfficientNetOutput {
         let features = pool(x, images: 1)
-        let output = EfficientNetOutput(
+        return EfficientNetOutput(
             images: 1, featureSize: featureSize, classes: config.classes, features: features, logits: try classify(features: features))
-        return (output, tokens, x.height, x.width)
+    }
+
+    /// A `[channels][height][width]` map as tokens of `side` x `side` cells each, row-major:
+    /// token `(r, c)` holds cells `(side·r + dy, side·c + dx)` in row-major `(dy, dx)` order,
+    /// `channels` values each. `height` and `width` are multiples of `side`.
+    private static func cellTokens(_ data: [Float], channels c: Int, height: Int, width: Int, side: Int) -> [Float] {
+        let rows = height / side, columns = width / side, group = side * side, plane = height * width
+        var tokens = [Float](repeating: 0, count: rows * columns * group * c)
+        data.withUnsafeBufferPointer { src in
+            tokens.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<rows {
+                    for col in 0..<columns {
+                        for q in 0..<group {
+                            let cell = (side * r + q / side) * width + side * col + q % side
+                            let base = ((r * columns + col) * group + q) * c
+                            for ch in 0..<c { dst[base + ch] = src[ch * plane + cell] }
+                        }
+                    }
+                }
+            }
+        }
+        return tokens
     }
 
     /// The last block whose output is at stride 16 (block 10 of Lite0: the end of the
@@ -183,28 +205,10 @@ public final class EfficientNetModel: Sendable {
                     + "(an image whose sides are multiples of 32 pixels)")
         }
         let side = merged ? 2 : 1
-        let rows = map.height / side, columns = map.width / side, c = map.channels, plane = map.height * map.width
-        let group = side * side
-        var tokens = [Float](repeating: 0, count: rows * columns * group * c)
-        map.data.withUnsafeBufferPointer { src in
-            tokens.withUnsafeMutableBufferPointer { dst in
-                for r in 0..<rows {
-                    for col in 0..<columns {
-                        for q in 0..<group {
-                            let cell = (side * r + q / side) * map.width + side * col + q % side
-                            let base = ((r * columns + col) * group + q) * c
-                            for ch in 0..<c { dst[base + ch] = src[ch * plane + cell] }
-                        }
-                    }
-                }
-            }
-        }
+        let tokens = Self.cellTokens(map.data, channels: map.channels, height: map.height, width: map.width, side: side)
         let head = EfficientNetActivation(
             data: headMap.data, channels: headMap.channels, images: 1, height: headMap.height, width: headMap.width)
-        let features = pool(head, images: 1)
-        let output = EfficientNetOutput(
-            images: 1, featureSize: featureSize, classes: config.classes, features: features, logits: try classify(features: features))
-        return (output, tokens, rows, columns, group * c)
+        return (try output(head: head), tokens, map.height / side, map.width / side, side * side * map.channels)
     }
 
     /// Runs one image and returns the feature maps after the blocks in `taps` (block indices;

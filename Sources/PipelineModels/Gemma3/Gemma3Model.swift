@@ -114,13 +114,11 @@ public final class Gemma3Model: DecoderModel, @unchecked Sendable {
         let heads = c.heads, kvHeads = c.kvHeads, scale = c.attentionScale
         for (l, layer) in layers.enumerated() {
             let block = layer.block
-            rows(n, threads) { r in norm(b.x + r.lowerBound * w, block.attnNorm, into: b.h + r.lowerBound * w, rows: r.count) }
+            norm(b.x, block.attnNorm, into: b.h, rows: n, threads: threads)
             s.dump("attn_norm-\(l)", b.h, n * w)
             b.multiply([(block.wq, b.q), (block.wk, b.k), (block.wv, b.v)], input: b.h, count: n, threads: threads)
-            rows(n, threads) { r in
-                norm(b.q + r.lowerBound * qw, layer.qNorm, into: b.q + r.lowerBound * qw, rows: r.count * heads)
-                norm(b.k + r.lowerBound * kvWidth, layer.kNorm, into: b.k + r.lowerBound * kvWidth, rows: r.count * kvHeads)
-            }
+            norm(b.q, layer.qNorm, into: b.q, rows: n * heads, threads: threads)
+            norm(b.k, layer.kNorm, into: b.k, rows: n * kvHeads, threads: threads)
             s.dump("Qcur_normed-\(l)", b.q, n * qw)
             s.dump("Kcur_normed-\(l)", b.k, n * kvWidth)
             rows(n, threads) { r in
@@ -141,13 +139,11 @@ public final class Gemma3Model: DecoderModel, @unchecked Sendable {
                            window: c.sliding[l] ? c.slidingWindow : 0, scale: 1, threads: threads, into: b.attention)
             s.dump("kqv_out-\(l)", b.attention, n * qw)
             b.multiply([(block.wo, b.projected)], input: b.attention, count: n, threads: threads)
-            rows(n, threads) { r in
-                norm(b.projected + r.lowerBound * w, layer.postAttnNorm, into: b.projected + r.lowerBound * w, rows: r.count)
-            }
+            norm(b.projected, layer.postAttnNorm, into: b.projected, rows: n, threads: threads)
             s.dump("attn_post_norm-\(l)", b.projected, n * w)
             b.addToResidual(b.projected, threads: threads)
             s.dump("sa_out-\(l)", b.x, n * w)
-            rows(n, threads) { r in norm(b.x + r.lowerBound * w, block.ffnNorm, into: b.h + r.lowerBound * w, rows: r.count) }
+            norm(b.x, block.ffnNorm, into: b.h, rows: n, threads: threads)
             s.dump("ffn_norm-\(l)", b.h, n * w)
             b.multiply([(block.gate, b.gate), (block.up, b.up)], input: b.h, count: n, threads: threads)
             rows(n, threads) { r in
@@ -156,7 +152,7 @@ public final class Gemma3Model: DecoderModel, @unchecked Sendable {
             s.dump("ffn_geglu-\(l)", b.act, n * ff)
             b.multiply([(block.down, b.down)], input: b.act, count: n, threads: threads)
             s.dump("ffn_out-\(l)", b.down, n * w)
-            rows(n, threads) { r in norm(b.down + r.lowerBound * w, layer.postFfnNorm, into: b.down + r.lowerBound * w, rows: r.count) }
+            norm(b.down, layer.postFfnNorm, into: b.down, rows: n, threads: threads)
             s.dump("ffn_post_norm-\(l)", b.down, n * w)
             b.addToResidual(b.down, threads: threads)
             s.dump("l_out-\(l)", b.x, n * w)

@@ -48,7 +48,7 @@ public final class LlamaModel: DecoderModel, @unchecked Sendable {
         let ropes = (0..<n).map { Rope(headSize: c.headSize, base: c.ropeBase, position: pos0 + $0) }
         let rows = DecoderBuffers.forRows
         for (l, layer) in layers.enumerated() {
-            rows(n, threads) { r in norm(b.x + r.lowerBound * w, layer.attnNorm, into: b.h + r.lowerBound * w, rows: r.count) }
+            norm(b.x, layer.attnNorm, into: b.h, rows: n, threads: threads)
             s.dump("attn_norm-\(l)", b.h, n * w)
             b.multiply([(layer.wq, b.q), (layer.wk, b.k), (layer.wv, b.v)], input: b.h, count: n, threads: threads)
             rows(n, threads) { r in
@@ -68,7 +68,7 @@ public final class LlamaModel: DecoderModel, @unchecked Sendable {
             b.multiply([(layer.wo, b.projected)], input: b.attention, count: n, threads: threads)
             b.addToResidual(b.projected, threads: threads)
             s.dump("ffn_inp-\(l)", b.x, n * w)
-            rows(n, threads) { r in norm(b.x + r.lowerBound * w, layer.ffnNorm, into: b.h + r.lowerBound * w, rows: r.count) }
+            norm(b.x, layer.ffnNorm, into: b.h, rows: n, threads: threads)
             b.multiply([(layer.gate, b.gate), (layer.up, b.up)], input: b.h, count: n, threads: threads)
             rows(n, threads) { r in
                 pl_swiglu(b.gate + r.lowerBound * ff, b.up + r.lowerBound * ff, b.act + r.lowerBound * ff, Int32(r.count * ff))

@@ -24,7 +24,7 @@ final class ImageEncoder: PipelineNode {
         OptionSpec("model", .string, default: "efficientnet-lite0", doc: "a name in the model folder, or a path to one"),
         OptionSpec("format", .choice(["payload", "json"]), default: "payload",
             doc: "emit an embedding payload or a plain JSON number array"),
-        OptionSpec("tokens", .choice(["head", "stride16", "stride16-unmerged"]), default: "head",
+        OptionSpec("tokens", .choice(ImageTokenKind.names), default: "head",
             doc: "which map the `tokens` port carries: the head's 7 x 7 x 1280 at 224 x 224, or the stride-16 stage's "
                 + "14 x 14 x 112, which keeps small objects' shape and colour: with each 2 x 2 group of cells merged into one "
                 + "token (stride16: 7 x 7 x 448) or one token per cell (stride16-unmerged: 196 x 112)"),
@@ -43,11 +43,7 @@ final class ImageEncoder: PipelineNode {
     init(options: Options, context: NodeContext) throws {
         model = try SharedImageModels.load(options.string("model") ?? "efficientnet-lite0")
         json = options.string("format") == "json"
-        switch options.string("tokens") {
-        case "stride16": stride16Merged = true
-        case "stride16-unmerged": stride16Merged = false
-        default: stride16Merged = nil
-        }
+        stride16Merged = ImageTokenKind(option: options.string("tokens")).stride16Merged
     }
 
     func process(_ input: NodeInput, _ output: NodeOutput) throws {

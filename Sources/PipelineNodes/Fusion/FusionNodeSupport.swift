@@ -13,7 +13,7 @@ enum FusionNodeSupport {
             doc: "the GGUF model the vectors are for: its embedding width must be the connector's output width (empty: no check)"),
         OptionSpec("encoder", .string, default: "efficientnet-lite0",
             doc: "the encoder.image model whose tokens come in: its token width must be the connector's input width (empty: no check)"),
-        OptionSpec("encoder_tokens", .choice(["head", "stride16", "stride16-unmerged"]), default: "head",
+        OptionSpec("encoder_tokens", .choice(ImageTokenKind.names), default: "head",
             doc: "the `tokens:` option of that encoder.image node: head (1280 wide for Lite0), stride16 (448) or stride16-unmerged (112)"),
     ]
 
@@ -47,12 +47,11 @@ enum FusionNodeSupport {
         }
         if let encoder = options.string("encoder"), !encoder.isEmpty {
             let image = try SharedImageModels.load(encoder)
-            let kind = options.string("encoder_tokens") ?? "head"
-            let found = kind == "head" ? image.network.featureSize : image.network.stride16Width(merged: kind == "stride16")
-            guard let width = found else {
-                throw NodeError("encoder.image's \(image.name) has no stride-16 map (encoder_tokens: \(kind))")
+            let kind = ImageTokenKind(option: options.string("encoder_tokens"))
+            guard let width = kind.width(of: image.network) else {
+                throw NodeError("encoder.image's \(image.name) has no stride-16 map (encoder_tokens: \(kind.rawValue))")
             }
-            let source = "encoder.image's \(image.name)" + (kind == "head" ? "" : " (tokens: \(kind))")
+            let source = "encoder.image's \(image.name)" + (kind == .head ? "" : " (tokens: \(kind.rawValue))")
             if let problem = connector.tokenProblem(source: source, width: width) {
                 throw NodeError(problem.description)
             }
