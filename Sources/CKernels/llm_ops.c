@@ -306,7 +306,99 @@ void pl_geglu(const float *gate, const float *up, float *y, int n) {
     }
 }
 
-/// f32 to f16 (round to nearest even), n values.
+AVX2 static void f32_to_f16_avx2(const float *x, uint16_t *y, int n, int stride) {
+    int i = 0;
+    uint16_t h[8];
+    for (; i + 7 < n; i += 8) {
+        const __m128i v = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+        if (stride == 1) {
+            _mm_storeu_si128((__m128i *)(y + i), v);
+            continue;
+        }
+        _mm_storeu_si128((__m128i *)h, v);
+        for (int j = 0; j < 8; j++) y[(size_t)(i + j) * stride] = h[j];
+    }
+    for (; i < n; i++) y[(size_t)i * stride] = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
+/// f32 to f16 (round to nearest even), n values (F16C's vcvtps2ph where the AVX2 kernels run:
+/// the same rounding).
 void pl_f32_to_f16(const float *x, uint16_t *y, int n, int stride) {
+    if (pl_use_avx2()) {
+        f32_to_f16_avx2(x, y, n, stride);
+        return;
+    }
     for (int i = 0; i < n; i++) y[(size_t)i * stride] = f2h_scalar(x[i]);
+}
+
+AVX2 static void rope_neox_avx2(float *x, int heads, int half, const float *cs, const float *sn) {
+    for (int h = 0; h < heads; h++) {
+        float *p = x + (size_t)h * 2 * half;
+        int i = 0;
+        for (; i + 7 < half; i += 8) {
+            const __m256 c = _mm256_loadu_ps(cs + i), s = _mm256_loadu_ps(sn + i);
+            const __m256 a = _mm256_loadu_ps(p + i), b = _mm256_loadu_ps(p + half + i);
+            _mm256_storeu_ps(p + i, _mm256_fmadd_ps(a, c, _mm256_xor_ps(_mm256_mul_ps(b, s), _mm256_set1_ps(-0.0f))));
+            _mm256_storeu_ps(p + half + i, _mm256_fmadd_ps(a, s, _mm256_mul_ps(b, c)));
+        }
+        for (; i < half; i++) {
+            const float a = p[i], b = p[half + i];
+            p[i] = fmaf(a, cs[i], -(b * sn[i]));
+            p[half + i] = fmaf(a, sn[i], b * cs[i]);
+        }
+    }
+}
+
+/// ggml's RoPE rotation of `heads` heads of 2 * half floats in place, written with the fused
+/// multiply-adds GCC emits for ggml's C: x0' = fma(x0, cos, -(x1 * sin)),
+/// x1' = fma(x0, sin, x1 * cos). Pairs (x[i], x[i + half]) with `neox`, else (x[2i], x[2i + 1]).
+void pl_rope(float *x, int heads, int half, const float *cs, const float *sn, int neox) {
+    if (neox && pl_use_avx2()) {
+        rope_neox_avx2(x, heads, half, cs, sn);
+        return;
+    }
+    const int step = neox ? 1 : 2, partner = neox ? half : 1;
+    for (int h = 0; h < heads; h++) {
+        float *p = x + (size_t)h * 2 * half;
+        for (int i = 0; i < half; i++) {
+            const int j = i * step;
+            const float a = p[j], b = p[j + partner];
+            p[j] = fmaf(a, cs[i], -(b * sn[i]));
+            p[j + partner] = fmaf(a, sn[i], b * cs[i]);
+        }
+    }
+}
+
+/// ggml's RMSNorm fused with the weight after it, for `rows` rows of n floats: per row the sum
+/// of squares accumulated in double one element after another (ggml's order; each square is
+/// rounded to float first), scale = 1 / sqrtf(sum / n + eps), out = (x * scale) * w. Eight rows
+/// are summed side by side: each row's chain is still sequential, so every bit is ggml's, but
+/// eight chains hide the latency of the double adds that one chain waits on. `out` may be `x`.
+void pl_rms_norm(const float *x, const float *w, float *out, int n, int rows, float eps) {
+    int r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        const float *p = x + (size_t)r * n;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        for (int i = 0; i < n; i++) {
+            float v0 = p[i], v1 = p[n + i], v2 = p[2 * (size_t)n + i], v3 = p[3 * (size_t)n + i];
+            float v4 = p[4 * (size_t)n + i], v5 = p[5 * (size_t)n + i], v6 = p[6 * (size_t)n + i], v7 = p[7 * (size_t)n + i];
+            s0 += (double)(v0 * v0); s1 += (double)(v1 * v1); s2 += (double)(v2 * v2); s3 += (double)(v3 * v3);
+            s4 += (double)(v4 * v4); s5 += (double)(v5 * v5); s6 += (double)(v6 * v6); s7 += (double)(v7 * v7);
+        }
+        const double sums[8] = {s0, s1, s2, s3, s4, s5, s6, s7};
+        for (int k = 0; k < 8; k++) {
+            const float scale = 1.0f / sqrtf((float)(sums[k] / n) + eps);
+            const float *xr = p + (size_t)k * n;
+            float *o = out + (size_t)(r + k) * n;
+            for (int i = 0; i < n; i++) o[i] = (xr[i] * scale) * w[i];
+        }
+    }
+    for (; r < rows; r++) {
+        const float *xr = x + (size_t)r * n;
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += (double)(xr[i] * xr[i]);
+        const float scale = 1.0f / sqrtf((float)(sum / n) + eps);
+        float *o = out + (size_t)r * n;
+        for (int i = 0; i < n; i++) o[i] = (xr[i] * scale) * w[i];
+    }
 }

@@ -398,3 +398,77 @@ int pl_quantize_q8_K_avx512(const float *x, void *out, int n) {
     quantize_q8_K_512(x, out, n / 256);
     return 1;
 }
+
+// ---- Q6_K prompt columns ----
+// AVX2 (dot_q6_K_q8_K_cols_avx2, after ggml's Q6_K kernel): per block and 32-element piece,
+// the 6-bit quants (unsigned, 0..63) times the activations by maddubs into i16 pairs, times
+// the piece's two scales by madd into i32 lanes, summed over the block; less the lanes'
+// 32 * (bsums x scales); then acc = fma(da * dw, lanes, acc) and hsum8. Here vpdpwssd does
+// madd and add in one instruction, and each block's unpacked quants and scale vectors serve
+// eight columns (sixteen more vector registers under AVX-512 VL). The integer lanes are the
+// AVX2 kernel's (exact in any order) and each column's float steps are its steps.
+AVX512 static inline __m128i q6_shuffle_512(int i) {
+    return _mm_set_epi8(2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1,
+                        2 * i, 2 * i, 2 * i, 2 * i, 2 * i, 2 * i, 2 * i, 2 * i);
+}
+
+AVX512 static inline void q6_K_cols_512(const uint8_t *w, const uint8_t *a, int a_stride, int nc, int nb, float *out) {
+    const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
+    __m256 acc[8];
+    for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++, w += 210) {
+        const __m128i scales = _mm_loadu_si128((const __m128i *)(w + 192));
+        __m256i sumi[8];
+        for (int c = 0; c < nc; c++) sumi[c] = _mm256_setzero_si256();
+        for (int j = 0; j < 2; j++) {
+            const uint8_t *q4 = w + 64 * j, *qh = w + 128 + 32 * j;
+            const __m256i b1 = _mm256_loadu_si256((const __m256i *)q4), b2 = _mm256_loadu_si256((const __m256i *)(q4 + 32));
+            const __m256i bh = _mm256_loadu_si256((const __m256i *)qh);
+            const __m256i x0 = _mm256_or_si256(_mm256_and_si256(b1, m15), _mm256_slli_epi16(_mm256_and_si256(bh, m3), 4));
+            const __m256i x1 = _mm256_or_si256(_mm256_and_si256(b2, m15),
+                                               _mm256_slli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(12)), 2));
+            const __m256i x2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m15),
+                                               _mm256_and_si256(bh, _mm256_set1_epi8(48)));
+            const __m256i x3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m15),
+                                               _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(-64)), 2));
+            const __m256i s0 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_shuffle_512(4 * j + 0)));
+            const __m256i s1 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_shuffle_512(4 * j + 1)));
+            const __m256i s2 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_shuffle_512(4 * j + 2)));
+            const __m256i s3 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_shuffle_512(4 * j + 3)));
+            for (int c = 0; c < nc; c++) {
+                const uint8_t *q8 = a + (size_t)c * a_stride + (size_t)b * 292 + 4 + 128 * j;
+                __m256i s = sumi[c];
+                s = _mm256_dpwssd_epi32(s, s0, _mm256_maddubs_epi16(x0, _mm256_loadu_si256((const __m256i *)q8)));
+                s = _mm256_dpwssd_epi32(s, s1, _mm256_maddubs_epi16(x1, _mm256_loadu_si256((const __m256i *)(q8 + 32))));
+                s = _mm256_dpwssd_epi32(s, s2, _mm256_maddubs_epi16(x2, _mm256_loadu_si256((const __m256i *)(q8 + 64))));
+                s = _mm256_dpwssd_epi32(s, s3, _mm256_maddubs_epi16(x3, _mm256_loadu_si256((const __m256i *)(q8 + 96))));
+                sumi[c] = s;
+            }
+        }
+        const __m256i scales16 = _mm256_cvtepi8_epi16(scales);
+        const __m256 dw = f16_bcast(w + 208);
+        for (int c = 0; c < nc; c++) {
+            const uint8_t *ab = a + (size_t)c * a_stride + (size_t)b * 292;
+            const __m256i q8sclsub = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ab + 260)), scales16), 5);
+            const __m256i total = _mm256_sub_epi32(sumi[c], q8sclsub);
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_broadcastss_ps(_mm_load_ss((const float *)ab)), dw),
+                                     _mm256_cvtepi32_ps(total), acc[c]);
+        }
+    }
+    for (int c = 0; c < nc; c++) out[c] = hsum8(acc[c]);
+}
+
+int pl_q6_K_cols_avx512(const void *w, const void *a, int a_stride, int ncols, int n, float *out) {
+    if (!pl_gemma512_on() || n % 256 || ncols > 8 || ncols < 1) return 0;
+    switch (ncols) {  // constant column counts, so the accumulators stay in registers
+    case 8: q6_K_cols_512(w, a, a_stride, 8, n / 256, out); break;
+    case 7: q6_K_cols_512(w, a, a_stride, 7, n / 256, out); break;
+    case 6: q6_K_cols_512(w, a, a_stride, 6, n / 256, out); break;
+    case 5: q6_K_cols_512(w, a, a_stride, 5, n / 256, out); break;
+    case 4: q6_K_cols_512(w, a, a_stride, 4, n / 256, out); break;
+    case 3: q6_K_cols_512(w, a, a_stride, 3, n / 256, out); break;
+    case 2: q6_K_cols_512(w, a, a_stride, 2, n / 256, out); break;
+    default: q6_K_cols_512(w, a, a_stride, 1, n / 256, out); break;
+    }
+    return 1;
+}

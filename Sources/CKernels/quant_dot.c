@@ -233,14 +233,17 @@ int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void
         }
     }
     const uint8_t *wb = w, *ab = a;
-    float tmp[4];
+    // Q6_K's AVX-512 kernel unpacks a row's blocks once for eight columns.
+    const int wide = type == 14 && pl_gemma512_on() ? 8 : 4;
+    float tmp[8];
     for (int r0 = 0; r0 < nrows; r0 += 16) {
         const int r1 = r0 + 16 < nrows ? r0 + 16 : nrows;
-        for (int c0 = 0; c0 < ncols; c0 += 4) {
-            const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
+        for (int c0 = 0; c0 < ncols; c0 += wide) {
+            const int nc = ncols - c0 < wide ? ncols - c0 : wide;
             for (int r = r0; r < r1; r++) {
                 const uint8_t *row = wb + (size_t)r * row_bytes, *cols = ab + (size_t)c0 * a_stride;
-                pl_dot_cols(type, row, cols, a_stride, nc, n, tmp);
+                if (wide == 8) pl_q6_K_cols_avx512(row, cols, a_stride, nc, n, tmp);
+                else pl_dot_cols(type, row, cols, a_stride, nc, n, tmp);
                 for (int c = 0; c < nc; c++) out[(size_t)(c0 + c) * out_stride + r] = tmp[c];
             }
         }

@@ -6,7 +6,7 @@ import Testing
 /// The AVX-512/VNNI kernels for Gemma 3's types (quant_avx512_k.c): each output bit-identical to
 /// the AVX2 kernel (thread forced to AVX2) and to the portable single dot, on random blocks, blocks
 /// at the quant extremes, odd row counts and column tails.
-@Suite("Gemma 3 AVX-512 kernels (Q5_0 GEMM, Q4_K eight-row groups)", .serialized)
+@Suite("Gemma 3 AVX-512 kernels (Q5_0 GEMM, Q4_K eight-row groups, Q6_K columns)", .serialized)
 struct Gemma512Tests {
     /// The CPU runs the kernels (AVX-512 F/BW/VL and VNNI); CI on AVX2-only machines skips.
     static let hostHasVNNI = CPUFeatures.host.isSuperset(of: [.avx512f, .avx512bw, .avx512vl, .avx512vnni])
@@ -63,6 +63,55 @@ struct Gemma512Tests {
                             let got = fast[c * rows + r]
                             #expect(got.bitPattern == portable.bitPattern, "row \(r) column \(c) of \(columns): \(got) vs \(portable)")
                             if ranAVX2 { #expect(got.bitPattern == avx2[c * rows + r].bitPattern, "row \(r) column \(c) vs AVX2") }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("Q6_K prompt columns (eight at a time): AVX-512 = AVX2 = portable single dot, bit for bit",
+          .enabled(if: hostHasVNNI && ISA.current != .portable, "needs AVX-512 F/BW/VL + VNNI"),
+          arguments: [(256, 21), (2048, 5)])
+    func q6_K(count: Int, rows: Int) throws {
+        let type = GGMLType.q6_K
+        let rowBytes = count / 256 * type.blockBytes
+        var weights = randomWeights(type, blocks: rows * count / 256, seed: UInt64(count + 3 * rows))
+        // Row 1: every quant 63 (+31), scales -128; row 2: every quant 0 (-32), scales 127.
+        for i in (1 * rowBytes)..<(2 * rowBytes) where i % 210 < 208 { weights[i] = i % 210 < 192 ? 0xFF : 0x80 }
+        for i in (2 * rowBytes)..<(3 * rowBytes) where i % 210 < 208 { weights[i] = i % 210 < 192 ? 0 : 0x7F }
+        for columns in [1, 3, 4, 5, 8, 9, 15, 16, 21] {
+            let acts = Self.activations(.q8_K, count: count, columns: columns)
+            let stride = acts.count / columns
+            try weights.withUnsafeBytes { w in
+                try acts.withUnsafeBytes { a in
+                    var fast = [Float](repeating: .nan, count: rows * columns)
+                    let ran = fast.withUnsafeMutableBufferPointer {
+                        QuantizedDot.fastMatmulColumns(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, stride: stride,
+                                                       columns: columns, count: count, into: $0.baseAddress!, outputStride: rows)
+                    }
+                    try #require(ran && pl_gemma512_on() == 1, "the AVX-512 path ran")
+                    var direct = [Float](repeating: .nan, count: 8)
+                    #expect(pl_q6_K_cols_avx512(w.baseAddress!, a.baseAddress!, Int32(stride), Int32(min(columns, 8)), Int32(count),
+                                                &direct) == 1)
+                    var avx2 = [Float](repeating: .nan, count: rows * columns)
+                    let ranAVX2 = ISA.withThreadPath(.avx2) {
+                        #expect(pl_gemma512_on() == 0)
+                        return avx2.withUnsafeMutableBufferPointer {
+                            QuantizedDot.fastMatmulColumns(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, stride: stride,
+                                                           columns: columns, count: count, into: $0.baseAddress!, outputStride: rows)
+                        }
+                    }
+                    #expect(ranAVX2)
+                    for c in 0..<columns {
+                        for r in 0..<rows {
+                            let portable = QuantizedDot.withPortableKernels {
+                                QuantizedDot.fastDot(type, w.baseAddress! + r * rowBytes, a.baseAddress! + c * stride, count: count)
+                            }
+                            let got = fast[c * rows + r]
+                            #expect(got.bitPattern == portable.bitPattern, "row \(r) column \(c) of \(columns): \(got) vs \(portable)")
+                            #expect(got.bitPattern == avx2[c * rows + r].bitPattern, "row \(r) column \(c) vs AVX2")
+                            if r == 0 && c < 8 { #expect(direct[c].bitPattern == got.bitPattern, "row 0 column \(c), direct call") }
                         }
                     }
                 }

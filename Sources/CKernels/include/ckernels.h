@@ -107,12 +107,17 @@ void pl_attention_group(const float *q, int group, const uint16_t *keys, int key
 
 /// y[i] = gelu_tanh(gate[i]) * up[i] as ggml_vec_geglu_f32 computes it (f16 GELU table).
 void pl_geglu(const float *gate, const float *up, float *y, int n);
+/// ggml's RMSNorm times the weight over `rows` rows of n floats (out may be x); see llm_ops.c.
+void pl_rms_norm(const float *x, const float *w, float *out, int n, int rows, float eps);
 
 /// Copies the 65536-entry f16 GELU table (for checking it against ggml's).
 void pl_gelu_table(uint16_t *out);
 
 /// y[i * stride] = f16(x[i]) (round to nearest even) for n values.
 void pl_f32_to_f16(const float *x, uint16_t *y, int n, int stride);
+/// ggml's RoPE rotation of `heads` heads in place: (x[i], x[i + half]) pairs with neox, else
+/// (x[2i], x[2i + 1]), by the cosines and sines of the position's `half` angles.
+void pl_rope(float *x, int heads, int half, const float *cs, const float *sn, int neox);
 
 /// x[r, c] += bias[c] for a row-major [rows, cols] matrix.
 void pl_add_bias(float *x, int rows, int cols, const float *bias);
@@ -184,6 +189,8 @@ int pl_q5_0_matmul_avx512(const void *w, int row_bytes, int nrows, const void *a
                           int out_stride);
 /// As pl_quantize_q8_K (the same bytes); 0 (nothing written) where the kernels are off.
 int pl_quantize_q8_K_avx512(const float *x, void *out, int n);
+/// As pl_dot_cols for Q6_K (type 14), up to eight columns; 0 (nothing written) where the kernels are off.
+int pl_q6_K_cols_avx512(const void *w, const void *a, int a_stride, int ncols, int n, float *out);
 /// As pl_matvec_x8 for Q4_K (type 12); 0 (nothing written) where the kernels are off.
 int pl_q4_K_x8_matvec_avx512(const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out, int out_stride);
 

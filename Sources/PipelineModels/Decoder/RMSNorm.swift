@@ -1,5 +1,8 @@
+import CKernels
+
 /// ggml's RMSNorm fused with the weight that follows it: per row, the mean square summed in
-/// double (as ggml accumulates it), then x * (1/sqrt(mean + eps)) * w.
+/// double (as ggml accumulates it), then x * (1/sqrt(mean + eps)) * w (CKernels' pl_rms_norm,
+/// which sums eight rows side by side).
 struct RMSNorm {
     let epsilon: Float
 
@@ -9,13 +12,10 @@ struct RMSNorm {
     func callAsFunction(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], into out: UnsafeMutablePointer<Float>,
                         rows: Int = 1, threads: Int = 1) {
         let n = weight.count, epsilon = self.epsilon
-        DecoderBuffers.forRows(rows, threads: threads) { range in
-            for r in range {
-                let x = x + r * n, out = out + r * n
-                var sum: Double = 0
-                for i in 0..<n { sum += Double(x[i] * x[i]) }
-                let inv = 1 / (Float(sum / Double(n)) + epsilon).squareRoot()
-                for i in 0..<n { out[i] = x[i] * inv * weight[i] }
+        weight.withUnsafeBufferPointer { w in
+            DecoderBuffers.forRows(rows, threads: threads) { range in
+                pl_rms_norm(x + range.lowerBound * n, w.baseAddress!, out + range.lowerBound * n, Int32(n), Int32(range.count),
+                            epsilon)
             }
         }
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Rotary position embedding for one position as ggml computes it: the angles
@@ -5,7 +6,7 @@ import Foundation
 /// cosines and sines; then either of ggml's two ways of pairing a head's elements. Both
 /// rotations are written with the fused multiply-adds GCC emits for ggml's C (FMA
 /// contraction turns a*c - b*s into fma(a, c, -(b*s))). Which mode and base a model uses is
-/// the model's choice.
+/// the model's choice. The rotation itself is CKernels' pl_rope.
 struct Rope {
     let cosines: [Float]
     let sines: [Float]
@@ -32,18 +33,6 @@ struct Rope {
 
     /// Rotates each pair of `heads` consecutive heads in place.
     func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, mode: Mode) {
-        let half = cosines.count
-        // Pair i is elements (i * step, i * step + partner).
-        let (step, partner) = mode == .norm ? (2, 1) : (1, half)
-        for head in 0..<heads {
-            let p = x + head * 2 * half
-            for i in 0..<half {
-                let c = cosines[i], s = sines[i]
-                let j = i * step
-                let a = p[j], b = p[j + partner]
-                p[j] = (-(b * s)).addingProduct(a, c)
-                p[j + partner] = (b * c).addingProduct(a, s)
-            }
-        }
+        pl_rope(x, Int32(heads), Int32(cosines.count), cosines, sines, mode == .neox ? 1 : 0)
     }
 }
