@@ -3,6 +3,7 @@
 // (PipelineTensor.QuantizedDot) in Tests/PipelineTensorTests.
 #include "ckernels.h"
 #include "simd.h"
+#include "q6_k.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,8 +243,7 @@ int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void
             const int nc = ncols - c0 < wide ? ncols - c0 : wide;
             for (int r = r0; r < r1; r++) {
                 const uint8_t *row = wb + (size_t)r * row_bytes, *cols = ab + (size_t)c0 * a_stride;
-                if (wide == 8) pl_q6_K_cols_avx512(row, cols, a_stride, nc, n, tmp);
-                else pl_dot_cols(type, row, cols, a_stride, nc, n, tmp);
+                if (wide != 8 || !pl_q6_K_cols_avx512(row, cols, a_stride, nc, n, tmp)) pl_dot_cols(type, row, cols, a_stride, nc, n, tmp);
                 for (int c = 0; c < nc; c++) out[(size_t)(c0 + c) * out_stride + r] = tmp[c];
             }
         }
@@ -428,43 +428,20 @@ AVX2 static float dot_q5_0_q8_0_avx2(const uint8_t *w, const uint8_t *a, int nb)
     return hsum8(acc);
 }
 
-// Scale shuffles of ggml's Q6_K kernel: bytes 2i (x8) then 2i+1 (x8).
-AVX2 static inline __m128i q6_scale_shuffle(int i) {
-    return _mm_set_epi8(2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1, 2 * i + 1,
-                        2 * i, 2 * i, 2 * i, 2 * i, 2 * i, 2 * i, 2 * i, 2 * i);
-}
-
 AVX2 static inline __m256i q6_K_block_sum(const uint8_t *w, const uint8_t *a) {
-    const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
-    const uint8_t *q4 = w, *qh = w + 128;
     const int8_t *q8 = (const int8_t *)(a + 4);
-    const __m256i q8sums = _mm256_loadu_si256((const __m256i *)(a + 260));
     const __m128i scales = _mm_loadu_si128((const __m128i *)(w + 192));
-    const __m256i q8sclsub = _mm256_slli_epi32(_mm256_madd_epi16(q8sums, _mm256_cvtepi8_epi16(scales)), 5);
     __m256i sumi = _mm256_setzero_si256();
-    for (int j = 0; j < 2; j++, q4 += 64, qh += 32, q8 += 128) {
-        const __m256i b1 = _mm256_loadu_si256((const __m256i *)q4), b2 = _mm256_loadu_si256((const __m256i *)(q4 + 32));
-        const __m256i bh = _mm256_loadu_si256((const __m256i *)qh);
-        const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(bh, m3), 4);
-        const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(12)), 2);
-        const __m256i h2 = _mm256_and_si256(bh, _mm256_set1_epi8(48));
-        const __m256i h3 = _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(-64)), 2);
-        const __m256i x0 = _mm256_or_si256(_mm256_and_si256(b1, m15), h0);
-        const __m256i x1 = _mm256_or_si256(_mm256_and_si256(b2, m15), h1);
-        const __m256i x2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m15), h2);
-        const __m256i x3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m15), h3);
-        __m256i p0 = _mm256_maddubs_epi16(x0, _mm256_loadu_si256((const __m256i *)q8));
-        __m256i p1 = _mm256_maddubs_epi16(x1, _mm256_loadu_si256((const __m256i *)(q8 + 32)));
-        __m256i p2 = _mm256_maddubs_epi16(x2, _mm256_loadu_si256((const __m256i *)(q8 + 64)));
-        __m256i p3 = _mm256_maddubs_epi16(x3, _mm256_loadu_si256((const __m256i *)(q8 + 96)));
-        p0 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 0))), p0);
-        p1 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 1))), p1);
-        p2 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 2))), p2);
-        p3 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 3))), p3);
-        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
-        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p2, p3));
+    for (int j = 0; j < 2; j++, q8 += 128) {
+        __m256i x[4], s[4];
+        q6_K_half(w, j, x);
+        q6_K_piece_scales(scales, j, s);
+        __m256i p[4];
+        for (int t = 0; t < 4; t++) p[t] = _mm256_madd_epi16(s[t], _mm256_maddubs_epi16(x[t], _mm256_loadu_si256((const __m256i *)(q8 + 32 * t))));
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p[0], p[1]));
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p[2], p[3]));
     }
-    return _mm256_sub_epi32(sumi, q8sclsub);
+    return _mm256_sub_epi32(sumi, q6_K_bias(a, _mm256_cvtepi8_epi16(scales)));
 }
 
 AVX2 static float dot_q6_K_q8_K_avx2(const uint8_t *w, const uint8_t *a, int nb) {
@@ -553,7 +530,6 @@ AVX2 static void dot_q5_0_q8_0_cols_avx2(const uint8_t *w, const uint8_t *a, int
 // columns; the integer sums per lane are the single kernel's (exact, so the order of adds does
 // not matter) and the float steps are its steps.
 AVX2 static void dot_q6_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
-    const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
     for (int c0 = 0; c0 < ncols; c0 += 4) {
         const int nc = ncols - c0 < 4 ? ncols - c0 : 4;
         __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -563,27 +539,14 @@ AVX2 static void dot_q6_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int
             const __m128i scales = _mm_loadu_si128((const __m128i *)(wb + 192));
             __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
             for (int j = 0; j < 2; j++) {
-                const uint8_t *q4 = wb + 64 * j, *qh = wb + 128 + 32 * j;
-                const __m256i b1 = _mm256_loadu_si256((const __m256i *)q4), b2 = _mm256_loadu_si256((const __m256i *)(q4 + 32));
-                const __m256i bh = _mm256_loadu_si256((const __m256i *)qh);
-                const __m256i x0 = _mm256_or_si256(_mm256_and_si256(b1, m15), _mm256_slli_epi16(_mm256_and_si256(bh, m3), 4));
-                const __m256i x1 = _mm256_or_si256(_mm256_and_si256(b2, m15),
-                                                   _mm256_slli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(12)), 2));
-                const __m256i x2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b1, 4), m15),
-                                                   _mm256_and_si256(bh, _mm256_set1_epi8(48)));
-                const __m256i x3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b2, 4), m15),
-                                                   _mm256_srli_epi16(_mm256_and_si256(bh, _mm256_set1_epi8(-64)), 2));
-                const __m256i s0 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 0)));
-                const __m256i s1 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 1)));
-                const __m256i s2 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 2)));
-                const __m256i s3 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, q6_scale_shuffle(4 * j + 3)));
+                __m256i x[4], s[4];
+                q6_K_half(wb, j, x);
+                q6_K_piece_scales(scales, j, s);
                 for (int c = 0; c < nc; c++) {
                     const uint8_t *q8 = a + (size_t)(c0 + c) * a_stride + (size_t)b * 292 + 4 + 128 * j;
-                    const __m256i p0 = _mm256_madd_epi16(s0, _mm256_maddubs_epi16(x0, _mm256_loadu_si256((const __m256i *)q8)));
-                    const __m256i p1 = _mm256_madd_epi16(s1, _mm256_maddubs_epi16(x1, _mm256_loadu_si256((const __m256i *)(q8 + 32))));
-                    const __m256i p2 = _mm256_madd_epi16(s2, _mm256_maddubs_epi16(x2, _mm256_loadu_si256((const __m256i *)(q8 + 64))));
-                    const __m256i p3 = _mm256_madd_epi16(s3, _mm256_maddubs_epi16(x3, _mm256_loadu_si256((const __m256i *)(q8 + 96))));
-                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
+                    __m256i p[4];
+                    for (int t = 0; t < 4; t++) p[t] = _mm256_madd_epi16(s[t], _mm256_maddubs_epi16(x[t], _mm256_loadu_si256((const __m256i *)(q8 + 32 * t))));
+                    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(_mm256_add_epi32(p[0], p[1]), _mm256_add_epi32(p[2], p[3])));
                 }
             }
             const __m256i scales16 = _mm256_cvtepi8_epi16(scales);
@@ -591,8 +554,7 @@ AVX2 static void dot_q6_K_q8_K_cols_avx2(const uint8_t *w, const uint8_t *a, int
                 const uint8_t *ab = a + (size_t)(c0 + c) * a_stride + (size_t)b * 292;
                 float da;
                 memcpy(&da, ab, 4);
-                const __m256i q8sclsub = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ab + 260)), scales16), 5);
-                const __m256i total = _mm256_sub_epi32(sumi[c], q8sclsub);
+                const __m256i total = _mm256_sub_epi32(sumi[c], q6_K_bias(ab, scales16));
                 acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(da * dw), _mm256_cvtepi32_ps(total), acc[c]);
             }
         }
