@@ -369,36 +369,62 @@ void pl_rope(float *x, int heads, int half, const float *cs, const float *sn, in
     }
 }
 
-/// ggml's RMSNorm fused with the weight after it, for `rows` rows of n floats: per row the sum
-/// of squares accumulated in double one element after another (ggml's order; each square is
-/// rounded to float first), scale = 1 / sqrtf(sum / n + eps), out = (x * scale) * w. Eight rows
-/// are summed side by side: each row's chain is still sequential, so every bit is ggml's, but
-/// eight chains hide the latency of the double adds that one chain waits on. `out` may be `x`.
-void pl_rms_norm(const float *x, const float *w, float *out, int n, int rows, float eps) {
-    int r = 0;
-    for (; r + 8 <= rows; r += 8) {
-        const float *p = x + (size_t)r * n;
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-        for (int i = 0; i < n; i++) {
-            float v0 = p[i], v1 = p[n + i], v2 = p[2 * (size_t)n + i], v3 = p[3 * (size_t)n + i];
-            float v4 = p[4 * (size_t)n + i], v5 = p[5 * (size_t)n + i], v6 = p[6 * (size_t)n + i], v7 = p[7 * (size_t)n + i];
-            s0 += (double)(v0 * v0); s1 += (double)(v1 * v1); s2 += (double)(v2 * v2); s3 += (double)(v3 * v3);
-            s4 += (double)(v4 * v4); s5 += (double)(v5 * v5); s6 += (double)(v6 * v6); s7 += (double)(v7 * v7);
+// k rows (k <= 8, a constant where it is inlined) of ggml's RMSNorm side by side: each row's
+// double chain is its own, in element order.
+static inline void rms_rows(const float *p, const float *w, float *out, int n, const int k, float eps) {
+    double s[8] = {0};
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) {
+            const float v = p[(size_t)j * n + i];
+            s[j] += (double)(v * v);
         }
-        const double sums[8] = {s0, s1, s2, s3, s4, s5, s6, s7};
-        for (int k = 0; k < 8; k++) {
-            const float scale = 1.0f / sqrtf((float)(sums[k] / n) + eps);
-            const float *xr = p + (size_t)k * n;
-            float *o = out + (size_t)(r + k) * n;
-            for (int i = 0; i < n; i++) o[i] = (xr[i] * scale) * w[i];
-        }
-    }
-    for (; r < rows; r++) {
-        const float *xr = x + (size_t)r * n;
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += (double)(xr[i] * xr[i]);
-        const float scale = 1.0f / sqrtf((float)(sum / n) + eps);
-        float *o = out + (size_t)r * n;
+    for (int j = 0; j < k; j++) {
+        const float scale = 1.0f / sqrtf((float)(s[j] / n) + eps);
+        const float *xr = p + (size_t)j * n;
+        float *o = out + (size_t)j * n;
         for (int i = 0; i < n; i++) o[i] = (xr[i] * scale) * w[i];
     }
+}
+
+/// ggml's RMSNorm fused with the weight after it, for `rows` rows of n floats: per row the sum
+/// of squares accumulated in double one element after another (ggml's order; each square is
+/// rounded to float first), scale = 1 / sqrtf(sum / n + eps), out = (x * scale) * w. Eight (then
+/// four) rows are summed side by side: each row's chain is still sequential, so every bit is
+/// ggml's, but several chains hide the latency of the double adds one chain waits on. `out`
+/// may be `x`.
+void pl_rms_norm(const float *x, const float *w, float *out, int n, int rows, float eps) {
+    int r = 0;
+    for (; r + 8 <= rows; r += 8) rms_rows(x + (size_t)r * n, w, out + (size_t)r * n, n, 8, eps);
+    for (; r + 4 <= rows; r += 4) rms_rows(x + (size_t)r * n, w, out + (size_t)r * n, n, 4, eps);
+    for (; r < rows; r++) rms_rows(x + (size_t)r * n, w, out + (size_t)r * n, n, 1, eps);
+}
+
+AVX2 static float max_avx2(const float *x, int n) {
+    __m256 m = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 7 < n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);  // a NaN lane keeps m
+    float lanes[8], best = -INFINITY;
+    _mm256_storeu_ps(lanes, m);
+    for (int k = 0; k < 8; k++) best = lanes[k] > best ? lanes[k] : best;
+    for (; i < n; i++) best = x[i] > best ? x[i] : best;
+    return best;
+}
+
+/// The index of the first largest of n floats, as the loop `if x[i] > x[best] { best = i }` from
+/// best = 0 gives it: NaNs are never chosen (and a NaN at 0 stays chosen, nothing being greater),
+/// the earliest of equal values (0 and -0 included) wins. Two passes where the AVX2 kernels run:
+/// the largest value by vector max, then the first element equal to it.
+int pl_argmax(const float *x, int n) {
+    if (n <= 0 || x[0] != x[0]) return 0;
+    if (!pl_use_avx2()) {
+        int best = 0;
+        for (int i = 1; i < n; i++)
+            if (x[i] > x[best]) best = i;
+        return best;
+    }
+    const float m = max_avx2(x, n);
+    if (!(m > x[0])) return 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] == m) return i;
+    return 0;
 }

@@ -1,3 +1,4 @@
+import PipelineTensor
 import Testing
 
 @testable import PipelineModels
@@ -10,6 +11,31 @@ struct SamplerTests {
         var s = Sampler(SamplingOptions())
         #expect(s.next(Self.logits, history: []) == 1)
         #expect(Sampler.argmax([0, 5, 5, 1]) == 1)  // lowest id on ties
+    }
+
+    /// The vectorized argmax (pl_argmax) against the plain loop it replaced, on both kernel
+    /// paths: ties, signed zeros, NaNs (never chosen; one at 0 stays), infinities, tails.
+    @Test func argmaxEqualsThePlainLoop() {
+        func loop(_ x: [Float]) -> Int {
+            var best = 0
+            for i in x.indices where x[i] > x[best] { best = i }
+            return best
+        }
+        var cases: [[Float]] = [[], [1], [.nan], [.nan, 3, 2], [1, .nan, 3, .nan], [-0.0, 0.0, 0], [0, -0.0],
+                                [-.infinity, -.infinity], [-.infinity, .nan, -.infinity], [2, .infinity, .infinity, 1],
+                                [.nan, .nan, .nan, .nan, .nan, .nan, .nan, .nan, .nan]]
+        for n in [7, 8, 9, 31, 262_144] {
+            var x = (0..<n).map { Float(($0 * 7919) % 1_009) / 17 - 30 }
+            cases.append(x)
+            x[n / 2] = .nan
+            x[n - 1] = x.max()!  // a tie at the end, after the first maximum
+            cases.append(x)
+        }
+        for x in cases {
+            let expected = loop(x)
+            #expect(Sampler.argmax(x) == expected, "\(x.prefix(12))")
+            #expect(QuantizedDot.withPortableKernels { Sampler.argmax(x) } == expected, "\(x.prefix(12)), portable")
+        }
     }
 
     @Test func seedRepeatsAndDiffers() {

@@ -118,6 +118,8 @@ void pl_f32_to_f16(const float *x, uint16_t *y, int n, int stride);
 /// ggml's RoPE rotation of `heads` heads in place: (x[i], x[i + half]) pairs with neox, else
 /// (x[2i], x[2i + 1]), by the cosines and sines of the position's `half` angles.
 void pl_rope(float *x, int heads, int half, const float *cs, const float *sn, int neox);
+/// The index of the first largest of n floats (NaNs never chosen unless at 0), as a plain loop.
+int pl_argmax(const float *x, int n);
 
 /// x[r, c] += bias[c] for a row-major [rows, cols] matrix.
 void pl_add_bias(float *x, int rows, int cols, const float *bias);

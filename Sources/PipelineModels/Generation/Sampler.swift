@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// How the next token is chosen. `temperature == 0` is greedy (argmax, lowest id on ties).
@@ -91,10 +92,10 @@ public struct Sampler: Sendable {
         return candidates[candidates.count - 1]
     }
 
+    /// The first index of the largest logit (`if logits[i] > logits[best] { best = i }` from 0;
+    /// CKernels' pl_argmax, vectorized).
     public static func argmax(_ logits: [Float]) -> Int {
-        var best = 0
-        for i in logits.indices where logits[i] > logits[best] { best = i }
-        return best
+        logits.withUnsafeBufferPointer { $0.isEmpty ? 0 : Int(pl_argmax($0.baseAddress!, Int32($0.count))) }
     }
 }
 
