@@ -79,7 +79,7 @@ AVX512 static inline __m256i q5_0_unsigned(const uint8_t *w) {
 
 // buf: [column group of 8][block] x (8 x (32 quants, 8 x i32 bias), 8 x f32 scale). Columns past
 // the end repeat the last one (their outputs are not written).
-static void q5_prepare(const uint8_t *a, int a_stride, int ncols, int nb, uint8_t *buf) {
+AVX512 static void q5_prepare(const uint8_t *a, int a_stride, int ncols, int nb, uint8_t *buf) {
     const int groups = (ncols + 7) / 8;
     for (int g = 0; g < groups; g++) {
         for (int c = 0; c < 8; c++) {
@@ -415,7 +415,7 @@ int pl_quantize_q8_K_avx512(const float *x, void *out, int n) {
 // madd and add in one instruction, and each block's unpacked quants and scale vectors serve
 // eight columns (sixteen more vector registers under AVX-512 VL). The integer lanes are the
 // AVX2 kernel's (exact in any order) and each column's float steps are its steps.
-AVX512 static inline void q6_K_cols_512(const uint8_t *w, const uint8_t *a, int a_stride, int nc, int nb, float *out) {
+AVX512 __attribute__((always_inline)) static inline void q6_K_cols_512(const uint8_t *w, const uint8_t *a, int a_stride, int nc, int nb, float *out) {
     __m256 acc[8];
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++, w += 210) {
@@ -446,17 +446,21 @@ AVX512 static inline void q6_K_cols_512(const uint8_t *w, const uint8_t *a, int 
     for (int c = 0; c < nc; c++) out[c] = hsum8(acc[c]);
 }
 
+AVX512 static void q6_K_cols_any(const uint8_t *w, const uint8_t *a, int a_stride, int ncols, int nb, float *out) {
+    switch (ncols) {  // constant column counts, so the accumulators stay in registers
+    case 8: q6_K_cols_512(w, a, a_stride, 8, nb, out); break;
+    case 7: q6_K_cols_512(w, a, a_stride, 7, nb, out); break;
+    case 6: q6_K_cols_512(w, a, a_stride, 6, nb, out); break;
+    case 5: q6_K_cols_512(w, a, a_stride, 5, nb, out); break;
+    case 4: q6_K_cols_512(w, a, a_stride, 4, nb, out); break;
+    case 3: q6_K_cols_512(w, a, a_stride, 3, nb, out); break;
+    case 2: q6_K_cols_512(w, a, a_stride, 2, nb, out); break;
+    default: q6_K_cols_512(w, a, a_stride, 1, nb, out); break;
+    }
+}
+
 int pl_q6_K_cols_avx512(const void *w, const void *a, int a_stride, int ncols, int n, float *out) {
     if (!pl_gemma512_on() || n % 256 || ncols > 8 || ncols < 1) return 0;
-    switch (ncols) {  // constant column counts, so the accumulators stay in registers
-    case 8: q6_K_cols_512(w, a, a_stride, 8, n / 256, out); break;
-    case 7: q6_K_cols_512(w, a, a_stride, 7, n / 256, out); break;
-    case 6: q6_K_cols_512(w, a, a_stride, 6, n / 256, out); break;
-    case 5: q6_K_cols_512(w, a, a_stride, 5, n / 256, out); break;
-    case 4: q6_K_cols_512(w, a, a_stride, 4, n / 256, out); break;
-    case 3: q6_K_cols_512(w, a, a_stride, 3, n / 256, out); break;
-    case 2: q6_K_cols_512(w, a, a_stride, 2, n / 256, out); break;
-    default: q6_K_cols_512(w, a, a_stride, 1, n / 256, out); break;
-    }
+    q6_K_cols_any(w, a, a_stride, ncols, n / 256, out);
     return 1;
 }
