@@ -60,7 +60,7 @@ AVX512 static inline __m256 f16_bcast(const uint8_t *p) {
 enum { Q5_COL_BYTES = 64, Q5_GROUP_BYTES = 8 * 64 + 32 };
 
 // How far ahead the Q5_0 one-column (decode) kernel asks for weight lines: they stream from memory
-// once per token (Gemma decode, paired runs: +6% at 2 KB, about +5% more at 4 KB, 8 KB no better;
+// once per token (Gemma decode, paired runs: +6% at 2 KB, about +5% more at 4 KB, 8 KB not clearly better;
 // the same for the Q4_K and Q6_K decode kernels, a smaller share of the bytes, measured no gain).
 enum { Q5_PREFETCH = 4096 };
 
