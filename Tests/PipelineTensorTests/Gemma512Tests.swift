@@ -26,6 +26,35 @@ struct Gemma512Tests {
         return acts
     }
 
+    /// The prompt GEMM on the AVX2 path (this thread forced to it), nil where it has no kernel.
+    static func avx2Columns(_ type: GGMLType, weights w: UnsafeRawBufferPointer, rowBytes: Int, rows: Int,
+                            activations a: UnsafeRawBufferPointer, stride: Int, columns: Int, count: Int) -> [Float]? {
+        var out = [Float](repeating: .nan, count: rows * columns)
+        let ran = ISA.withThreadPath(.avx2) {
+            #expect(pl_gemma512_on() == 0)
+            return out.withUnsafeMutableBufferPointer {
+                QuantizedDot.fastMatmulColumns(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, stride: stride,
+                                               columns: columns, count: count, into: $0.baseAddress!, outputStride: rows)
+            }
+        }
+        return ran ? out : nil
+    }
+
+    /// Each output against the portable single dot, and against the AVX2 path's where it ran.
+    static func expectBitExact(_ type: GGMLType, weights w: UnsafeRawBufferPointer, rowBytes: Int, activations a: UnsafeRawBufferPointer,
+                               stride: Int, count: Int, rows: Int, columns: Int, fast: [Float], avx2: [Float]?) {
+        for c in 0..<columns {
+            for r in 0..<rows {
+                let portable = QuantizedDot.withPortableKernels {
+                    QuantizedDot.fastDot(type, w.baseAddress! + r * rowBytes, a.baseAddress! + c * stride, count: count)
+                }
+                let got = fast[c * rows + r]
+                #expect(got.bitPattern == portable.bitPattern, "row \(r) column \(c) of \(columns): \(got) vs \(portable)")
+                if let avx2 { #expect(got.bitPattern == avx2[c * rows + r].bitPattern, "row \(r) column \(c) vs AVX2") }
+            }
+        }
+    }
+
     @Test("Q5_0 prompt GEMM: AVX-512 = AVX2 = portable single dot, bit for bit",
           .enabled(if: hostHasVNNI && ISA.current != .portable, "needs AVX-512 F/BW/VL + VNNI"),
           arguments: [(640, 19), (608, 37), (32, 5)])
@@ -46,25 +75,11 @@ struct Gemma512Tests {
                                               Int32(count), $0.baseAddress!, Int32(rows))
                     }
                     try #require(ran == 1, "the AVX-512 kernel ran")
-                    var avx2 = [Float](repeating: .nan, count: rows * columns)
-                    let ranAVX2 = ISA.withThreadPath(.avx2) {
-                        #expect(pl_gemma512_on() == 0)
-                        return avx2.withUnsafeMutableBufferPointer {
-                            QuantizedDot.fastMatmulColumns(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, stride: stride,
-                                                           columns: columns, count: count, into: $0.baseAddress!, outputStride: rows)
-                        }
-                    }
-                    #expect(ranAVX2 || columns == 1)
-                    for c in 0..<columns {
-                        for r in 0..<rows {
-                            let portable = QuantizedDot.withPortableKernels {
-                                QuantizedDot.fastDot(type, w.baseAddress! + r * rowBytes, a.baseAddress! + c * stride, count: count)
-                            }
-                            let got = fast[c * rows + r]
-                            #expect(got.bitPattern == portable.bitPattern, "row \(r) column \(c) of \(columns): \(got) vs \(portable)")
-                            if ranAVX2 { #expect(got.bitPattern == avx2[c * rows + r].bitPattern, "row \(r) column \(c) vs AVX2") }
-                        }
-                    }
+                    let avx2 = Self.avx2Columns(type, weights: w, rowBytes: rowBytes, rows: rows, activations: a, stride: stride,
+                                                columns: columns, count: count)
+                    #expect(avx2 != nil || columns == 1)
+                    Self.expectBitExact(type, weights: w, rowBytes: rowBytes, activations: a, stride: stride, count: count, rows: rows,
+                                        columns: columns, fast: fast, avx2: avx2)
                 }
             }
         }
@@ -94,26 +109,12 @@ struct Gemma512Tests {
                     var direct = [Float](repeating: .nan, count: 8)
                     #expect(pl_q6_K_cols_avx512(w.baseAddress!, a.baseAddress!, Int32(stride), Int32(min(columns, 8)), Int32(count),
                                                 &direct) == 1)
-                    var avx2 = [Float](repeating: .nan, count: rows * columns)
-                    let ranAVX2 = ISA.withThreadPath(.avx2) {
-                        #expect(pl_gemma512_on() == 0)
-                        return avx2.withUnsafeMutableBufferPointer {
-                            QuantizedDot.fastMatmulColumns(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, stride: stride,
-                                                           columns: columns, count: count, into: $0.baseAddress!, outputStride: rows)
-                        }
-                    }
-                    #expect(ranAVX2)
-                    for c in 0..<columns {
-                        for r in 0..<rows {
-                            let portable = QuantizedDot.withPortableKernels {
-                                QuantizedDot.fastDot(type, w.baseAddress! + r * rowBytes, a.baseAddress! + c * stride, count: count)
-                            }
-                            let got = fast[c * rows + r]
-                            #expect(got.bitPattern == portable.bitPattern, "row \(r) column \(c) of \(columns): \(got) vs \(portable)")
-                            #expect(got.bitPattern == avx2[c * rows + r].bitPattern, "row \(r) column \(c) vs AVX2")
-                            if r == 0 && c < 8 { #expect(direct[c].bitPattern == got.bitPattern, "row 0 column \(c), direct call") }
-                        }
-                    }
+                    let avx2 = Self.avx2Columns(type, weights: w, rowBytes: rowBytes, rows: rows, activations: a, stride: stride,
+                                                columns: columns, count: count)
+                    #expect(avx2 != nil)
+                    Self.expectBitExact(type, weights: w, rowBytes: rowBytes, activations: a, stride: stride, count: count, rows: rows,
+                                        columns: columns, fast: fast, avx2: avx2)
+                    for c in 0..<min(columns, 8) { #expect(direct[c].bitPattern == fast[c * rows].bitPattern, "row 0 column \(c), direct call") }
                 }
             }
         }
@@ -147,16 +148,8 @@ struct Gemma512Tests {
                         }
                     }
                     #expect(ranAVX2)
-                    for c in 0..<columns {
-                        for r in 0..<rows {
-                            let portable = QuantizedDot.withPortableKernels {
-                                QuantizedDot.fastDot(type, w.baseAddress! + r * rowBytes, a.baseAddress! + c * stride, count: count)
-                            }
-                            let got = fast[c * rows + r]
-                            #expect(got.bitPattern == portable.bitPattern, "row \(r) column \(c) of \(columns): \(got) vs \(portable)")
-                            #expect(got.bitPattern == avx2[c * rows + r].bitPattern, "row \(r) column \(c) vs AVX2")
-                        }
-                    }
+                    Self.expectBitExact(type, weights: w, rowBytes: rowBytes, activations: a, stride: stride, count: count, rows: rows,
+                                        columns: columns, fast: fast, avx2: avx2)
                 }
             }
         }
