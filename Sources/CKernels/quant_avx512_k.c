@@ -59,9 +59,10 @@ AVX512 static inline __m256 f16_bcast(const uint8_t *p) {
 
 enum { Q5_COL_BYTES = 64, Q5_GROUP_BYTES = 8 * 64 + 32 };
 
-// How far ahead the Q5_0 one-column (decode) kernel asks for weight lines: they stream from memory
-// once per token (Gemma decode, paired runs: +6% at 2 KB, about +5% more at 4 KB, 8 KB not clearly better;
-// the same for the Q4_K and Q6_K decode kernels, a smaller share of the bytes, measured no gain).
+// How far ahead the Q5_0 one-column (decode) kernel asks for weight lines: they stream from
+// memory once per token (Gemma decode, paired runs: +6% at 2 KB, about +5% more at 4 KB, 8 KB
+// not clearly better; the same in the Q4_K and Q6_K decode kernels, a smaller share of the
+// bytes, measured no gain).
 enum { Q5_PREFETCH = 4096 };
 
 static _Thread_local uint8_t *q5_buf;
@@ -415,7 +416,8 @@ int pl_quantize_q8_K_avx512(const float *x, void *out, int n) {
 // madd and add in one instruction, and each block's unpacked quants and scale vectors serve
 // eight columns (sixteen more vector registers under AVX-512 VL). The integer lanes are the
 // AVX2 kernel's (exact in any order) and each column's float steps are its steps.
-AVX512 __attribute__((always_inline)) static inline void q6_K_cols_512(const uint8_t *w, const uint8_t *a, int a_stride, int nc, int nb, float *out) {
+AVX512 __attribute__((always_inline)) static inline void q6_K_cols_512(const uint8_t *w, const uint8_t *a, int a_stride,
+                                                                     int nc, int nb, float *out) {
     __m256 acc[8];
     for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++, w += 210) {

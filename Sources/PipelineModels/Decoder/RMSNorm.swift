@@ -2,7 +2,7 @@ import CKernels
 
 /// ggml's RMSNorm fused with the weight that follows it: per row, the mean square summed in
 /// double (as ggml accumulates it), then x * (1/sqrt(mean + eps)) * w (CKernels' pl_rms_norm,
-/// which sums eight rows side by side).
+/// which sums up to eight rows side by side, each row's chain its own).
 struct RMSNorm {
     let epsilon: Float
 
