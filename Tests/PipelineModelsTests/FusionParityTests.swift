@@ -10,7 +10,7 @@ import Testing
 struct FusionParityTests {
     static var folder: String { goldenFolder + "/fusion" }
     static let projectors = ["projector-small", "projector-odd", "projector-lite0", "projector-positions"]
-    static let resamplers = ["resampler-plain", "resampler-gated", "resampler-one-query", "resampler-lite0"]
+    static let resamplers = ["resampler-plain", "resampler-gated", "resampler-one-query", "resampler-lite0", "resampler-positions"]
 
     /// A golden's tokens and expected output.
     static func io(_ name: String) throws -> (tokens: [Float], count: Int, expected: [Float], rows: Int) {
@@ -37,7 +37,8 @@ struct FusionParityTests {
     @Test("fusion.resampler matches PyTorch within 1e-4", arguments: resamplers)
     func resampler(_ name: String) throws {
         let r = try FusionResampler(path: Self.folder + "/\(name).safetensors")
-        #expect(r.gated == (name == "resampler-gated" || name == "resampler-one-query"))
+        #expect(r.gated == (name == "resampler-gated" || name == "resampler-one-query" || name == "resampler-positions"))
+        #expect(r.positions == (name == "resampler-positions" ? 31 : 0))
         try Self.check(r, name)
     }
 
@@ -69,6 +70,13 @@ struct FusionParityTests {
         let error = try #require(throws: FusionError.self) { try p([Float](repeating: 0, count: 12 * 37), count: 12) }
         #expect(error.description.contains("13 tokens") && error.description.contains("12 tokens"))
         #expect(try FusionProjector(path: Self.folder + "/projector-odd.safetensors").positions == 0)
+    }
+
+    @Test("a resampler with learned positions takes exactly that many tokens; another count is an error naming both")
+    func resamplerPositionCount() throws {
+        let r = try FusionResampler(path: Self.folder + "/resampler-positions.safetensors")
+        let error = try #require(throws: FusionError.self) { try r([Float](repeating: 0, count: 30 * 40), count: 30) }
+        #expect(error.description.contains("31 tokens") && error.description.contains("30 tokens"))
     }
 
     @Test("a resampler file read as a projector (and the reverse) is a clear error")

@@ -31,6 +31,7 @@ CASES = [
     ("resampler-lite0", "resampler", 1280, 64, 49, dict(dim=64, queries=16, layers=2, heads=8, gated=False)),
     # appended (the cases above keep their random streams): a projector with learned positions
     ("projector-positions", "projector", 37, 29, 13, dict(positions=13)),
+    ("resampler-positions", "resampler", 40, 24, 31, dict(dim=48, queries=8, layers=2, heads=3, gated=True, positions=31)),
 ]
 
 
@@ -45,9 +46,12 @@ def main():
                 with torch.no_grad():
                     m.position.normal_(0, 1)  # a fresh one is zero: it would test nothing
         else:
-            m = Resampler(d_in, width, extra["dim"], extra["queries"], extra["layers"], extra["heads"], extra["gated"])
+            m = Resampler(d_in, width, extra["dim"], extra["queries"], extra["layers"], extra["heads"], extra["gated"],
+                          extra.get("positions", 0))
             meta = {"connector": "resampler", "heads": str(extra["heads"])}
             with torch.no_grad():
+                if m.position is not None:
+                    m.position.normal_(0, 1)
                 for layer in m.layers:
                     # LayerNorm affine parameters away from their (1, 0) start, and gates open.
                     for norm in [layer.norm_q, layer.norm_kv, layer.norm_mlp]:

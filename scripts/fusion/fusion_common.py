@@ -385,18 +385,24 @@ class Resampler(nn.Module):
     output Linear(dim -> width). A fixed number of prefix vectors whatever the token count.
     safetensors names: input.{weight,bias}, queries [Q, dim], layers.{i}.{norm_q,norm_kv,norm_mlp}.{weight,bias},
     layers.{i}.{q,k,v,o,fc1,fc2}.{weight,bias}, layers.{i}.{attn_gate,mlp_gate} [1] (gated only),
-    norm_out.{weight,bias}, output.{weight,bias}."""
+    norm_out.{weight,bias}, output.{weight,bias}; with positions > 0 also position [positions, dim]:
+    a learned vector per input token, added after the input Linear, so the queries can tell the
+    tokens' places apart (attention alone sees them as a set)."""
 
-    def __init__(self, in_dim, width, dim, queries, layers, heads, gated):
+    def __init__(self, in_dim, width, dim, queries, layers, heads, gated, positions=0):
         super().__init__()
         self.input = nn.Linear(in_dim, dim)
         self.queries = nn.Parameter(torch.randn(queries, dim) * 0.02)
         self.layers = nn.ModuleList([ResamplerLayer(dim, heads, gated) for _ in range(layers)])
         self.norm_out = nn.LayerNorm(dim, eps=1e-5)
         self.output = nn.Linear(dim, width)
+        self.position = nn.Parameter(torch.zeros(positions, dim)) if positions else None
 
     def forward(self, tokens):
         t = self.input(tokens)
+        if self.position is not None:
+            assert tokens.shape[-2] == self.position.shape[0], f"{tokens.shape[-2]} tokens, {self.position.shape[0]} positions"
+            t = t + self.position
         x = self.queries.unsqueeze(0).expand(tokens.shape[0], -1, -1)
         for layer in self.layers:
             x = layer(x, t)

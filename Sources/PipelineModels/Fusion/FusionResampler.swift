@@ -45,10 +45,14 @@ struct FusionResamplerLayer: Sendable {
 /// `layers.N.{norm_q,norm_kv,norm_mlp}.{weight,bias}`, `layers.N.{q,k,v,o,fc1,fc2}.{weight,bias}`,
 /// `layers.N.{attn_gate,mlp_gate} [1]` (gated layers only), `norm_out.{weight,bias}`,
 /// `output.{weight,bias}`; the head count is the metadata key `heads`. LayerNorm ε is 1e-5.
+/// With `position [tokens, dim]`, a learned vector per input token is added after `input` (so
+/// the queries can tell the tokens' places apart), and the token count must be that many.
 public struct FusionResampler: FusionConnector {
     public let path: String
     let input: TransformerLinear
     let queries: [Float]
+    /// Learned per-token vectors `[positions, dim]`, or nil.
+    let position: [Float]?
     let layers: [FusionResamplerLayer]
     let normOut: TransformerLayerNorm
     let output: TransformerLinear
@@ -63,6 +67,8 @@ public struct FusionResampler: FusionConnector {
     public var outputWeightShape: [Int] { [output.outFeatures, output.inFeatures] }
     /// Whether the layers add through tanh gates.
     public var gated: Bool { layers.first?.gates != nil }
+    /// How many tokens the learned positions cover (0 without them).
+    public var positions: Int { (position?.count ?? 0) / dim }
 
     /// Loads the weights; `heads` overrides the file's `heads` metadata.
     public init(path: String, heads: Int? = nil) throws {
@@ -81,6 +87,14 @@ public struct FusionResampler: FusionConnector {
         self.heads = h
         input = try TransformerLinear(file, "input", out: dim, in: w.shape[1])
         queries = try file.floats("queries", shape: [queryCount, dim])
+        if let p = file.tensors["position"] {
+            guard p.shape.count == 2, p.shape[0] > 0, p.shape[1] == dim else {
+                throw FusionError.badWeights(path: path, reason: "position has shape \(p.shape); a resampler's is [tokens, \(dim)]")
+            }
+            position = try file.floats("position", shape: p.shape)
+        } else {
+            position = nil
+        }
         var count = 0
         while file.tensors["layers.\(count).q.weight"] != nil { count += 1 }
         guard count > 0 else { throw FusionError.badWeights(path: path, reason: "no layers (layers.0.q.weight)") }
@@ -98,6 +112,9 @@ public struct FusionResampler: FusionConnector {
 
     public func callAsFunction(_ tokens: [Float], count n: Int) throws -> [Float] {
         try checkTokens(tokens, count: n)
+        if position != nil, n != positions {
+            throw FusionError.badTokens(reason: "\(path): the resampler has learned positions for \(positions) tokens (position [\(positions), \(dim)]) but the input has \(n) tokens (an image of another size?)")
+        }
         let d = dim, nq = queryCount
         var t = [Float](repeating: 0, count: n * d)      // input(tokens)
         var kv = [Float](repeating: 0, count: n * d)     // norm_kv(t)
@@ -113,6 +130,9 @@ public struct FusionResampler: FusionConnector {
         var scores = [Float](repeating: 0, count: min(nq, TransformerAttention.queryBlock) * n)
         tokens.withUnsafeBufferPointer { src in
             t.withUnsafeMutableBufferPointer { input.apply(src.baseAddress!, rows: n, into: $0.baseAddress!) }
+        }
+        if let position {
+            for i in 0..<t.count { t[i] += position[i] }
         }
         func add(_ f: [Float], gate: Float?, to x: inout [Float]) {
             if let g = gate { for i in 0..<x.count { x[i] += g * f[i] } } else { for i in 0..<x.count { x[i] += f[i] } }
