@@ -462,7 +462,8 @@ AVX512 static void q6_K_cols_any(const uint8_t *w, const uint8_t *a, int a_strid
 }
 
 int pl_q6_K_cols_avx512(const void *w, const void *a, int a_stride, int ncols, int n, float *out) {
-    if (!pl_gemma512_on() || n % 256 || ncols > 8 || ncols < 1) return 0;
-    q6_K_cols_any(w, a, a_stride, ncols, n / 256, out);
+    if (!pl_gemma512_on() || n % 256 || ncols < 1) return 0;
+    for (int c0 = 0; c0 < ncols; c0 += 8)
+        q6_K_cols_any(w, (const uint8_t *)a + (size_t)c0 * a_stride, a_stride, ncols - c0 < 8 ? ncols - c0 : 8, n / 256, out + c0);
     return 1;
 }

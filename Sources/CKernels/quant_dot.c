@@ -198,7 +198,9 @@ int pl_dot_cols(int type, const void *w, const void *a, int a_stride, int ncols,
     case 8: dot_q8_0_q8_0_cols_avx2(w, a, a_stride, ncols, n / 32, out); return 1;
     case 6: dot_q5_0_q8_0_cols_avx2(w, a, a_stride, ncols, n / 32, out); return 1;
     case 12: dot_q4_K_q8_K_cols_avx2(w, a, a_stride, ncols, n / 256, out); return 1;
-    case 14: dot_q6_K_q8_K_cols_avx2(w, a, a_stride, ncols, n / 256, out); return 1;
+    case 14:
+        if (!pl_q6_K_cols_avx512(w, a, a_stride, ncols, n, out)) dot_q6_K_q8_K_cols_avx2(w, a, a_stride, ncols, n / 256, out);
+        return 1;
     default: return 0;
     }
 }
@@ -234,7 +236,7 @@ int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void
         }
     }
     const uint8_t *wb = w, *ab = a;
-    // Q6_K's AVX-512 kernel unpacks a row's blocks once for eight columns.
+    // Q6_K's AVX-512 kernel (pl_dot_cols) unpacks a row's blocks once for eight columns.
     const int wide = type == 14 && pl_gemma512_on() ? 8 : 4;
     float tmp[8];
     for (int r0 = 0; r0 < nrows; r0 += 16) {
@@ -243,7 +245,7 @@ int pl_matmul_cols(int type, const void *w, int row_bytes, int nrows, const void
             const int nc = ncols - c0 < wide ? ncols - c0 : wide;
             for (int r = r0; r < r1; r++) {
                 const uint8_t *row = wb + (size_t)r * row_bytes, *cols = ab + (size_t)c0 * a_stride;
-                if (wide != 8 || !pl_q6_K_cols_avx512(row, cols, a_stride, nc, n, tmp)) pl_dot_cols(type, row, cols, a_stride, nc, n, tmp);
+                pl_dot_cols(type, row, cols, a_stride, nc, n, tmp);
                 for (int c = 0; c < nc; c++) out[(size_t)(c0 + c) * out_stride + r] = tmp[c];
             }
         }

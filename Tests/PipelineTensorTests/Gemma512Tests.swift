@@ -26,6 +26,18 @@ struct Gemma512Tests {
         return acts
     }
 
+    /// Runs `body` with the weights and `activations(format)` for each column count (the activation
+    /// stride is one column's bytes).
+    static func withColumns(_ counts: [Int], weights: [UInt8], format: QuantizedDot.ActivationFormat, count: Int,
+                            _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int, Int) throws -> Void) throws {
+        for columns in counts {
+            let acts = activations(format, count: count, columns: columns)
+            try weights.withUnsafeBytes { w in
+                try acts.withUnsafeBytes { a in try body(w, a, acts.count / columns, columns) }
+            }
+        }
+    }
+
     /// The prompt GEMM on the AVX2 path (this thread forced to it), nil where it has no kernel.
     static func avx2Columns(_ type: GGMLType, weights w: UnsafeRawBufferPointer, rowBytes: Int, rows: Int,
                             activations a: UnsafeRawBufferPointer, stride: Int, columns: Int, count: Int) -> [Float]? {
@@ -64,24 +76,18 @@ struct Gemma512Tests {
         var weights = randomWeights(type, blocks: rows * count / 32, seed: UInt64(count + rows))
         for i in (3 * rowBytes)..<(4 * rowBytes) where i % 22 >= 2 { weights[i] = 0xFF }  // row 3: every quant 15
         for i in (4 * rowBytes)..<(5 * rowBytes) where i % 22 >= 2 { weights[i] = 0 }  // row 4: every quant -16
-        for columns in [1, 2, 3, 7, 8, 9, 13, 16, 64] {
-            let acts = Self.activations(.q8_0, count: count, columns: columns)
-            let stride = acts.count / columns
-            try weights.withUnsafeBytes { w in
-                try acts.withUnsafeBytes { a in
-                    var fast = [Float](repeating: .nan, count: rows * columns)
-                    let ran = fast.withUnsafeMutableBufferPointer {
-                        pl_q5_0_matmul_avx512(w.baseAddress!, Int32(rowBytes), Int32(rows), a.baseAddress!, Int32(stride), Int32(columns),
-                                              Int32(count), $0.baseAddress!, Int32(rows))
-                    }
-                    try #require(ran == 1, "the AVX-512 kernel ran")
-                    let avx2 = Self.avx2Columns(type, weights: w, rowBytes: rowBytes, rows: rows, activations: a, stride: stride,
-                                                columns: columns, count: count)
-                    #expect(avx2 != nil || columns == 1)
-                    Self.expectBitExact(type, weights: w, rowBytes: rowBytes, activations: a, stride: stride, count: count, rows: rows,
-                                        columns: columns, fast: fast, avx2: avx2)
-                }
+        try Self.withColumns([1, 2, 3, 7, 8, 9, 13, 16, 64], weights: weights, format: .q8_0, count: count) { w, a, stride, columns in
+            var fast = [Float](repeating: .nan, count: rows * columns)
+            let ran = fast.withUnsafeMutableBufferPointer {
+                pl_q5_0_matmul_avx512(w.baseAddress!, Int32(rowBytes), Int32(rows), a.baseAddress!, Int32(stride), Int32(columns),
+                                      Int32(count), $0.baseAddress!, Int32(rows))
             }
+            try #require(ran == 1, "the AVX-512 kernel ran")
+            let avx2 = Self.avx2Columns(type, weights: w, rowBytes: rowBytes, rows: rows, activations: a, stride: stride,
+                                        columns: columns, count: count)
+            #expect(avx2 != nil || columns == 1)
+            Self.expectBitExact(type, weights: w, rowBytes: rowBytes, activations: a, stride: stride, count: count, rows: rows,
+                                columns: columns, fast: fast, avx2: avx2)
         }
     }
 
@@ -95,28 +101,22 @@ struct Gemma512Tests {
         // Row 1: every quant 63 (+31), scales -128; row 2: every quant 0 (-32), scales 127.
         for i in (1 * rowBytes)..<(2 * rowBytes) where i % 210 < 208 { weights[i] = i % 210 < 192 ? 0xFF : 0x80 }
         for i in (2 * rowBytes)..<(3 * rowBytes) where i % 210 < 208 { weights[i] = i % 210 < 192 ? 0 : 0x7F }
-        for columns in [1, 3, 4, 5, 8, 9, 15, 16, 21] {
-            let acts = Self.activations(.q8_K, count: count, columns: columns)
-            let stride = acts.count / columns
-            try weights.withUnsafeBytes { w in
-                try acts.withUnsafeBytes { a in
-                    var fast = [Float](repeating: .nan, count: rows * columns)
-                    let ran = fast.withUnsafeMutableBufferPointer {
-                        QuantizedDot.fastMatmulColumns(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, stride: stride,
-                                                       columns: columns, count: count, into: $0.baseAddress!, outputStride: rows)
-                    }
-                    try #require(ran && pl_gemma512_on() == 1, "the AVX-512 path ran")
-                    var direct = [Float](repeating: .nan, count: 8)
-                    #expect(pl_q6_K_cols_avx512(w.baseAddress!, a.baseAddress!, Int32(stride), Int32(min(columns, 8)), Int32(count),
-                                                &direct) == 1)
-                    let avx2 = Self.avx2Columns(type, weights: w, rowBytes: rowBytes, rows: rows, activations: a, stride: stride,
-                                                columns: columns, count: count)
-                    #expect(avx2 != nil)
-                    Self.expectBitExact(type, weights: w, rowBytes: rowBytes, activations: a, stride: stride, count: count, rows: rows,
-                                        columns: columns, fast: fast, avx2: avx2)
-                    for c in 0..<min(columns, 8) { #expect(direct[c].bitPattern == fast[c * rows].bitPattern, "row 0 column \(c), direct call") }
-                }
+        try Self.withColumns([1, 3, 4, 5, 8, 9, 15, 16, 21], weights: weights, format: .q8_K, count: count) { w, a, stride, columns in
+            var fast = [Float](repeating: .nan, count: rows * columns)
+            let ran = fast.withUnsafeMutableBufferPointer {
+                QuantizedDot.fastMatmulColumns(type, w.baseAddress!, rowBytes: rowBytes, rows: rows, a.baseAddress!, stride: stride,
+                                               columns: columns, count: count, into: $0.baseAddress!, outputStride: rows)
             }
+            try #require(ran && pl_gemma512_on() == 1, "the AVX-512 path ran")
+            var direct = [Float](repeating: .nan, count: 8)
+            #expect(pl_q6_K_cols_avx512(w.baseAddress!, a.baseAddress!, Int32(stride), Int32(min(columns, 8)), Int32(count),
+                                        &direct) == 1)
+            let avx2 = Self.avx2Columns(type, weights: w, rowBytes: rowBytes, rows: rows, activations: a, stride: stride,
+                                        columns: columns, count: count)
+            #expect(avx2 != nil)
+            Self.expectBitExact(type, weights: w, rowBytes: rowBytes, activations: a, stride: stride, count: count, rows: rows,
+                                columns: columns, fast: fast, avx2: avx2)
+            for c in 0..<min(columns, 8) { #expect(direct[c].bitPattern == fast[c * rows].bitPattern, "row 0 column \(c), direct call") }
         }
     }
 
@@ -128,30 +128,24 @@ struct Gemma512Tests {
         let rowBytes = count / 256 * type.blockBytes
         var weights = randomWeights(type, blocks: rows * count / 256, seed: UInt64(count))
         for i in (5 * rowBytes)..<(6 * rowBytes) where i % 144 >= 4 { weights[i] = 0xFF }  // row 5: largest nibbles, scales, mins
-        for columns in [1, 2, 3, 4, 5, 9, 64] {
-            let acts = Self.activations(.q8_K, count: count, columns: columns)
-            let stride = acts.count / columns
-            try weights.withUnsafeBytes { w in
-                try acts.withUnsafeBytes { a in
-                    let groups = try #require(RowGroups(type: type, rows: w.baseAddress!, rowBytes: rowBytes, count: rows, columns: count))
-                    var fast = [Float](repeating: .nan, count: rows * columns)
-                    let ran = fast.withUnsafeMutableBufferPointer {
-                        pl_q4_K_x8_matvec_avx512(groups.data, Int32(rows / 8), a.baseAddress!, Int32(stride), Int32(columns), Int32(count),
-                                                 $0.baseAddress!, Int32(rows))
-                    }
-                    try #require(ran == 1, "the AVX-512 kernel ran")
-                    var avx2 = [Float](repeating: .nan, count: rows * columns)
-                    let ranAVX2 = ISA.withThreadPath(.avx2) {
-                        avx2.withUnsafeMutableBufferPointer {
-                            groups.multiply(rows: 0..<rows, a.baseAddress!, stride: stride, columns: columns, into: $0.baseAddress!,
-                                            outputStride: rows)
-                        }
-                    }
-                    #expect(ranAVX2)
-                    Self.expectBitExact(type, weights: w, rowBytes: rowBytes, activations: a, stride: stride, count: count, rows: rows,
-                                        columns: columns, fast: fast, avx2: avx2)
+        try Self.withColumns([1, 2, 3, 4, 5, 9, 64], weights: weights, format: .q8_K, count: count) { w, a, stride, columns in
+            let groups = try #require(RowGroups(type: type, rows: w.baseAddress!, rowBytes: rowBytes, count: rows, columns: count))
+            var fast = [Float](repeating: .nan, count: rows * columns)
+            let ran = fast.withUnsafeMutableBufferPointer {
+                pl_q4_K_x8_matvec_avx512(groups.data, Int32(rows / 8), a.baseAddress!, Int32(stride), Int32(columns), Int32(count),
+                                         $0.baseAddress!, Int32(rows))
+            }
+            try #require(ran == 1, "the AVX-512 kernel ran")
+            var avx2 = [Float](repeating: .nan, count: rows * columns)
+            let ranAVX2 = ISA.withThreadPath(.avx2) {
+                avx2.withUnsafeMutableBufferPointer {
+                    groups.multiply(rows: 0..<rows, a.baseAddress!, stride: stride, columns: columns, into: $0.baseAddress!,
+                                    outputStride: rows)
                 }
             }
+            #expect(ranAVX2)
+            Self.expectBitExact(type, weights: w, rowBytes: rowBytes, activations: a, stride: stride, count: count, rows: rows,
+                                columns: columns, fast: fast, avx2: avx2)
         }
     }
 

@@ -191,7 +191,7 @@ int pl_q5_0_matmul_avx512(const void *w, int row_bytes, int nrows, const void *a
                           int out_stride);
 /// As pl_quantize_q8_K (the same bytes); 0 (nothing written) where the kernels are off.
 int pl_quantize_q8_K_avx512(const float *x, void *out, int n);
-/// As pl_dot_cols for Q6_K (type 14), up to eight columns; 0 (nothing written) where the kernels are off.
+/// As pl_dot_cols for Q6_K (type 14), eight columns at a time; 0 (nothing written) where the kernels are off.
 int pl_q6_K_cols_avx512(const void *w, const void *a, int a_stride, int ncols, int n, float *out);
 /// As pl_matvec_x8 for Q4_K (type 12); 0 (nothing written) where the kernels are off.
 int pl_q4_K_x8_matvec_avx512(const void *w, int groups, const void *a, int a_stride, int ncols, int n, float *out, int out_stride);

@@ -13,9 +13,9 @@ public struct FusionProjector: FusionConnector {
     let fc1: TransformerLinear
     let fc2: TransformerLinear
     /// Learned per-position vectors `[positions, outputWidth]`, or nil.
-    let position: [Float]?
+    let position: LearnedPositions?
     /// How many tokens the learned positions cover (0 without them).
-    public var positions: Int { (position?.count ?? 0) / outputWidth }
+    public var positions: Int { position?.count ?? 0 }
 
     public var inputWidth: Int { fc1.inFeatures }
     public var outputWidth: Int { fc2.outFeatures }
@@ -33,23 +33,14 @@ public struct FusionProjector: FusionConnector {
         }
         fc1 = try TransformerLinear(file, "fc1", out: w1.shape[0], in: w1.shape[1])
         fc2 = try TransformerLinear(file, "fc2", out: w2.shape[0], in: w2.shape[1])
-        if let p = file.tensors["position"] {
-            guard p.shape.count == 2, p.shape[0] > 0, p.shape[1] == w2.shape[0] else {
-                throw FusionError.badWeights(path: path, reason: "position \(p.shape) must be [count, \(w2.shape[0])] (fc2.weight \(w2.shape)'s outputs)")
-            }
-            position = try file.floats("position", shape: p.shape)
-        } else {
-            position = nil
-        }
+        position = try LearnedPositions(file, width: w2.shape[0], expected: "fc2.weight \(w2.shape)'s outputs")
     }
 
     public func outputCount(tokens count: Int) -> Int { count }
 
     public func callAsFunction(_ tokens: [Float], count: Int) throws -> [Float] {
         try checkTokens(tokens, count: count)
-        if position != nil, count != positions {
-            throw FusionError.badTokens(reason: "\(path): the projector has learned positions for \(positions) tokens (position [\(positions), \(outputWidth)]) but the input has \(count) tokens (an image of another size?)")
-        }
+        try position?.check(tokens: count, connector: "projector", path: path)
         var hidden = [Float](repeating: 0, count: count * fc1.outFeatures)
         var out = [Float](repeating: 0, count: count * outputWidth)
         tokens.withUnsafeBufferPointer { x in
@@ -58,9 +49,7 @@ public struct FusionProjector: FusionConnector {
                 out.withUnsafeMutableBufferPointer { y in fc2.apply(h.baseAddress!, rows: count, into: y.baseAddress!) }
             }
         }
-        if let position {
-            for i in out.indices { out[i] += position[i] }
-        }
+        position?.add(to: &out)
         return out
     }
 }

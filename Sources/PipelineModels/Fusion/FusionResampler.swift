@@ -52,7 +52,7 @@ public struct FusionResampler: FusionConnector {
     let input: TransformerLinear
     let queries: [Float]
     /// Learned per-token vectors `[positions, dim]`, or nil.
-    let position: [Float]?
+    let position: LearnedPositions?
     let layers: [FusionResamplerLayer]
     let normOut: TransformerLayerNorm
     let output: TransformerLinear
@@ -68,7 +68,7 @@ public struct FusionResampler: FusionConnector {
     /// Whether the layers add through tanh gates.
     public var gated: Bool { layers.first?.gates != nil }
     /// How many tokens the learned positions cover (0 without them).
-    public var positions: Int { (position?.count ?? 0) / dim }
+    public var positions: Int { position?.count ?? 0 }
 
     /// Loads the weights; `heads` overrides the file's `heads` metadata.
     public init(path: String, heads: Int? = nil) throws {
@@ -87,14 +87,7 @@ public struct FusionResampler: FusionConnector {
         self.heads = h
         input = try TransformerLinear(file, "input", out: dim, in: w.shape[1])
         queries = try file.floats("queries", shape: [queryCount, dim])
-        if let p = file.tensors["position"] {
-            guard p.shape.count == 2, p.shape[0] > 0, p.shape[1] == dim else {
-                throw FusionError.badWeights(path: path, reason: "position has shape \(p.shape); a resampler's is [tokens, \(dim)]")
-            }
-            position = try file.floats("position", shape: p.shape)
-        } else {
-            position = nil
-        }
+        position = try LearnedPositions(file, width: dim, expected: "the queries' width")
         var count = 0
         while file.tensors["layers.\(count).q.weight"] != nil { count += 1 }
         guard count > 0 else { throw FusionError.badWeights(path: path, reason: "no layers (layers.0.q.weight)") }
@@ -112,9 +105,7 @@ public struct FusionResampler: FusionConnector {
 
     public func callAsFunction(_ tokens: [Float], count n: Int) throws -> [Float] {
         try checkTokens(tokens, count: n)
-        if position != nil, n != positions {
-            throw FusionError.badTokens(reason: "\(path): the resampler has learned positions for \(positions) tokens (position [\(positions), \(dim)]) but the input has \(n) tokens (an image of another size?)")
-        }
+        try position?.check(tokens: n, connector: "resampler", path: path)
         let d = dim, nq = queryCount
         var t = [Float](repeating: 0, count: n * d)      // input(tokens)
         var kv = [Float](repeating: 0, count: n * d)     // norm_kv(t)
@@ -131,9 +122,7 @@ public struct FusionResampler: FusionConnector {
         tokens.withUnsafeBufferPointer { src in
             t.withUnsafeMutableBufferPointer { input.apply(src.baseAddress!, rows: n, into: $0.baseAddress!) }
         }
-        if let position {
-            for i in 0..<t.count { t[i] += position[i] }
-        }
+        position?.add(to: &t)
         func add(_ f: [Float], gate: Float?, to x: inout [Float]) {
             if let g = gate { for i in 0..<x.count { x[i] += g * f[i] } } else { for i in 0..<x.count { x[i] += f[i] } }
         }
