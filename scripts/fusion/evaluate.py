@@ -128,10 +128,10 @@ def cmd_score(args):
 def cmd_pytorch(args):
     import numpy as np
     import torch
-    from fusion_common import Llama, feature_file, layout, load_projector, load_safetensors, read_records
+    from fusion_common import Llama, feature_file, layout, load_connector, load_safetensors, read_records
     torch.set_num_threads(2)
     tensors, meta = load_safetensors(args.weights)
-    conn = load_projector(tensors)
+    conn = load_connector(tensors, meta)
     llm = Llama()
     head, tail, end = layout(llm.tokenizer)
     kind = meta.get("tokens", "head")  # which EfficientNet map the connector was trained on

@@ -409,13 +409,52 @@ class Resampler(nn.Module):
         return self.output(self.norm_out(x))
 
 
-def save_safetensors(path, tensors, metadata):
-    """float32 safetensors, names sorted, metadata strings (no external package needed to read it)."""
+def load_connector(tensors, meta):
+    """The connector a trained or initialised file holds, loaded: a Resampler when it has `queries`
+    (its sizes from the tensors, the head count and gates from the metadata, as the engine reads
+    them), else a Projector."""
+    if "queries" not in tensors:
+        return load_projector(tensors)
+    layers = 1 + max(int(k.split(".")[1]) for k in tensors if k.startswith("layers."))
+    gated = "layers.0.attn_gate" in tensors
+    positions = tensors["position"].shape[0] if "position" in tensors else 0
+    queries, dim = tensors["queries"].shape
+    conn = Resampler(tensors["input.weight"].shape[1], tensors["output.weight"].shape[0], dim, queries, layers,
+                     int(meta["heads"]), gated, positions)
+    assert conn.layers[0].fc1.weight.shape == tensors["layers.0.fc1.weight"].shape, "an MLP ratio other than 4"
+    conn.load_state_dict(tensors)
+    return conn
+
+
+def engine_pipeline(connector, out_dir):
+    """scripts/fusion/eval-engine.yaml for a connector kind: the file itself for the projector; for
+    the resampler the same graph with `fusion.resampler` in the connector node, written once into
+    OUT_DIR (a node's type is not a parameter). Both take the same `with:` options."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    base = os.path.join(here, "eval-engine.yaml")
+    if connector == "projector":
+        return base
+    assert connector == "resampler", connector
+    text = open(base).read()
+    assert text.count("type: fusion.projector") == 1
+    # Paths in the file are relative to it: make them absolute so the copy works from OUT_DIR.
+    text = text.replace("type: fusion.projector", "type: fusion.resampler")
+    text = text.replace("../../pipelines/", os.path.normpath(os.path.join(here, "../../pipelines")) + "/")
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "eval-engine-resampler.yaml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def save_safetensors(path, tensors, metadata, dtype="F32"):
+    """float32 (or float16: dtype="F16") safetensors, names sorted, metadata strings (no external
+    package needed to read it)."""
     header, offset, blobs = {"__metadata__": metadata}, 0, []
     for name in sorted(tensors):
-        a = tensors[name].detach().float().contiguous().numpy().astype("<f4")
+        a = tensors[name].detach().float().contiguous().numpy().astype({"F32": "<f4", "F16": "<f2"}[dtype])
         b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
         offset += len(b)
         blobs.append(b)
     h = json.dumps(header, separators=(",", ":")).encode()
@@ -436,5 +475,21 @@ def load_safetensors(path):
     out = {}
     for k, h in header.items():
         b, e = h["data_offsets"]
-        out[k] = torch.from_numpy(np.frombuffer(data[b:e], dtype="<f4").copy()).reshape(h["shape"])
+        if h["dtype"] == "BF16":
+            bits = np.frombuffer(data[b:e], dtype="<u2").astype(np.uint32) << 16
+            a = bits.view(np.float32)
+        else:
+            a = np.frombuffer(data[b:e], dtype={"F32": "<f4", "F16": "<f2"}[h["dtype"]]).astype(np.float32)
+        out[k] = torch.from_numpy(a.copy()).reshape(h["shape"])
     return out, meta
+
+
+def ship_weights(src, dst, limit_mb=20):
+    """Copies trained weights to where they ship: as they are (float32) when they fit LIMIT_MB,
+    else rounded to float16 (the engine reads F32, F16 and BF16 alike; evaluate the shipped file,
+    not the float32 one, so both runtimes read the same rounded values). Returns the dtype."""
+    tensors, meta = load_safetensors(src)
+    size = sum(t.numel() for t in tensors.values()) * 4
+    dtype = "F32" if size <= limit_mb * 1e6 else "F16"
+    save_safetensors(dst, tensors, dict(meta, dtype=dtype), dtype)
+    return dtype
