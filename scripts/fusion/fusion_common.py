@@ -310,6 +310,14 @@ class Llama(nn.Module):
 
 # ---------------------------------------------------------------- connectors
 
+def add_positions(x, position):
+    """x [..., n, w] plus a connector's learned per-token vectors [n, w] (none: x as it is)."""
+    if position is None:
+        return x
+    assert x.shape[-2] == position.shape[0], f"{x.shape[-2]} tokens, {position.shape[0]} positions"
+    return x + position
+
+
 class Projector(nn.Module):
     """LLaVA's mlp2x_gelu: Linear(in -> width), GELU (erf), Linear(width -> width), per token;
     optionally plus a learned vector per token position (positions > 0), so each output says which
@@ -322,17 +330,10 @@ class Projector(nn.Module):
         super().__init__()
         self.fc1 = nn.Linear(in_dim, width)
         self.fc2 = nn.Linear(width, width)
-        if positions:
-            self.position = nn.Parameter(torch.zeros(positions, width))
-        else:
-            self.position = None
+        self.position = nn.Parameter(torch.zeros(positions, width)) if positions else None
 
     def forward(self, tokens):
-        y = self.fc2(F.gelu(self.fc1(tokens)))
-        if self.position is not None:
-            assert tokens.shape[-2] == self.position.shape[0], f"{tokens.shape[-2]} tokens, {self.position.shape[0]} positions"
-            y = y + self.position
-        return y
+        return add_positions(self.fc2(F.gelu(self.fc1(tokens))), self.position)
 
 
 def load_projector(tensors):
@@ -399,10 +400,7 @@ class Resampler(nn.Module):
         self.position = nn.Parameter(torch.zeros(positions, dim)) if positions else None
 
     def forward(self, tokens):
-        t = self.input(tokens)
-        if self.position is not None:
-            assert tokens.shape[-2] == self.position.shape[0], f"{tokens.shape[-2]} tokens, {self.position.shape[0]} positions"
-            t = t + self.position
+        t = add_positions(self.input(tokens), self.position)
         x = self.queries.unsqueeze(0).expand(tokens.shape[0], -1, -1)
         for layer in self.layers:
             x = layer(x, t)
